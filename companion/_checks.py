@@ -48,3 +48,33 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
     if len(lengths) > 1:
         described = ", ".join(f"{n} has {len(a)}" for n, a in zip(names, arrays, strict=True))
         raise ValueError(f"{' and '.join(names)} must have the same length ({described})")
+
+
+def finite_scalar(value: float, name: str) -> float:
+    """Return ``value`` as a finite float (any sign); strings, arrays and booleans are refused."""
+    if isinstance(value, bool | str | bytes) or not np.isscalar(value):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number, got {value!r}") from error
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def positive_integer(value: int, name: str) -> int:
+    """Return ``value`` as an int >= 1 (integral floats such as 3.0 are refused too)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value!r}")
+    return int(value)
+
+
+def probabilities(value: ArrayLike, name: str) -> np.ndarray:
+    """Return ``value`` as a non-empty 1-D float array with every entry in [0, 1]."""
+    array = as_finite_array(value, name)
+    if np.any((array < 0) | (array > 1)):
+        raise ValueError(f"{name} must contain probabilities in [0, 1], got {value!r}")
+    return array

@@ -1,0 +1,94 @@
+"""One ``sample()`` with the course's defaults, and a fast mode for tests and checks."""
+
+import os
+from typing import Literal
+
+import pymc as pm
+import xarray as xr
+
+__all__ = ["FAST_MODE_VARIABLE", "fast_mode", "sample"]
+
+FAST_MODE_VARIABLE = "COMPANION_FAST"
+"""Set this environment variable to ``1`` to cap draws and tuning steps at 300 per chain."""
+
+_FAST_CAP = 300
+
+
+def fast_mode() -> bool:
+    """Whether the fast mode is switched on by the environment variable ``COMPANION_FAST``."""
+    return os.environ.get(FAST_MODE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
+
+
+def _nutpie_installed() -> bool:
+    try:
+        import nutpie  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def sample(
+    model: pm.Model,
+    *,
+    random_seed: int,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    target_accept: float = 0.9,
+    sampler: Literal["auto", "nutpie", "pymc"] = "auto",
+    log_likelihood: bool = True,
+) -> xr.DataTree:
+    """Draw posterior samples with NUTS and return them as an ArviZ ``DataTree``.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model to sample (e.g. from :mod:`companion.models`).
+    random_seed : int
+        Seed for the sampler; required, so every fit in the course is reproducible.
+    draws, tune, chains : int
+        Kept draws and tuning steps per chain, and the number of chains. With
+        ``COMPANION_FAST=1`` draws and tune are capped at 300.
+    target_accept : float
+        NUTS target acceptance rate; raise it to shorten steps (at a cost).
+    sampler : {"auto", "nutpie", "pymc"}
+        ``"auto"`` uses nutpie when it is installed, else PyMC's own NUTS.
+    log_likelihood : bool
+        Add the pointwise log-likelihood group that LOO needs.
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups ``posterior``, ``sample_stats``, ``observed_data`` and, with
+        ``log_likelihood=True``, ``log_likelihood``.
+
+    Examples
+    --------
+    >>> from companion import models
+    >>> idata = sample(models.group_summaries([1.0, 2.0], [1.0, 1.0]), random_seed=1, draws=50,
+    ...                tune=50)  # doctest: +SKIP
+    """
+    if sampler not in ("auto", "nutpie", "pymc"):
+        raise ValueError(f"sampler must be 'auto', 'nutpie' or 'pymc'; got {sampler!r}")
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}")
+    if fast_mode():
+        draws, tune = min(draws, _FAST_CAP), min(tune, _FAST_CAP)
+    if sampler == "auto":
+        sampler = "nutpie" if _nutpie_installed() else "pymc"
+    idata = pm.sample(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=min(chains, os.cpu_count() or 1),
+        random_seed=random_seed,
+        nuts_sampler=sampler,
+        nuts={"target_accept": target_accept},
+        progressbar=False,
+        quiet=True,
+        compute_convergence_checks=False,
+        model=model,
+    )
+    if log_likelihood:
+        pm.compute_log_likelihood(idata, model=model, progressbar=False)
+    return idata
