@@ -1,5 +1,6 @@
 """Data sets shipped with the package and seeded simulators for the course's examples."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -68,7 +69,7 @@ class InstructorStudy:
 
 def simulate_instructors(
     *,
-    seed: int,
+    seed: int | Sequence[int],
     section_sizes: tuple[int, ...] = (5, 9, 14, 22, 40),
     grand_mean: float = 70.0,
     tau: float = 6.0,
@@ -82,7 +83,7 @@ def simulate_instructors(
 
     Parameters
     ----------
-    seed : int
+    seed : int or sequence of int
         Seed for :func:`numpy.random.default_rng`; the same seed gives the same study.
     section_sizes : tuple of int
         Number of students per instructor (each at least 1).

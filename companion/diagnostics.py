@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["ConvergenceReport", "compare_to_exact", "convergence_report", "count_divergences"]
+__all__ = [
+    "ConvergenceReport",
+    "compare_to_exact",
+    "convergence_report",
+    "count_divergences",
+    "posterior_intervals",
+]
 
 
 def _require_group(idata: xr.DataTree, group: str, argument: str = "idata") -> xr.Dataset:
@@ -184,3 +190,47 @@ def compare_to_exact(
                 }
             )
     return pd.DataFrame(rows).set_index("quantity")
+
+
+def posterior_intervals(
+    idata: xr.DataTree, *, var_name: str = "theta", prob: float = 0.9
+) -> pd.DataFrame:
+    """Posterior mean and central interval of each entry of a one-dimensional variable.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        An MCMC fit.
+    var_name : str
+        A posterior variable with at most one non-sample dimension.
+    prob : float
+        Probability mass of the equal-tailed interval, in (0, 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (the coordinate labels), ``mean``, ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> posterior_intervals(idata, var_name="theta", prob=0.9)  # doctest: +SKIP
+    """
+    posterior = _require_group(idata, "posterior")
+    if var_name not in posterior:
+        raise ValueError(f"var_name {var_name!r} is not a posterior variable")
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob!r}")
+    draws = posterior[var_name]
+    other_dims = [d for d in draws.dims if d not in ("chain", "draw")]
+    if len(other_dims) > 1:
+        raise ValueError(f"var_name {var_name!r} must have at most one non-sample dimension")
+    quantiles = draws.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=("chain", "draw"))
+    labels = draws[other_dims[0]].values if other_dims else [var_name]
+    return pd.DataFrame(
+        {
+            "group": [str(label) for label in labels],
+            "mean": np.atleast_1d(draws.mean(("chain", "draw")).values),
+            "lower": np.atleast_1d(quantiles.isel(quantile=0).values),
+            "upper": np.atleast_1d(quantiles.isel(quantile=1).values),
+        }
+    )
