@@ -1,0 +1,119 @@
+"""Measure the performance budget and print it as a table (``make bench``).
+
+The cold and warm book builds run in a temporary copy of the tracked files, so the
+instructor's ``_build`` and execution cache are left alone. Budget (DESIGN.md): import
+under 1 s, each chapter under 90 s cold, whole book under 8 min cold, a rebuild with
+nothing changed under 20 s, the test command under 20 min.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BUDGET = {
+    "import companion": 1.0,
+    "book build, cold": 480.0,
+    "book build, warm (nothing changed)": 20.0,
+    "chapter": 90.0,
+    "make test": 1200.0,
+}
+
+
+def _timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _import_time(repeats: int = 5) -> float:
+    command = [sys.executable, "-c", "import companion"]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _book_copy(destination: Path) -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.split()
+    for name in tracked:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+
+
+def _chapter_times(cache_dir: Path) -> dict[str, float]:
+    from jupyter_cache import get_cache
+
+    records = get_cache(str(cache_dir)).list_cache_records()
+    return {Path(r.uri).name: float(r.data.get("execution_seconds", float("nan"))) for r in records}
+
+
+def _exact_vs_mcmc() -> tuple[float, float]:
+    from companion import data, exact, models, sampling
+
+    schools = data.load_eight_schools()
+    start = time.perf_counter()
+    posterior = exact.normal_hierarchy(schools["y"], schools["sigma"])
+    _ = posterior.mean, posterior.quantile([0.05, 0.95])
+    exact_seconds = time.perf_counter() - start
+    model = models.group_summaries(schools["y"], schools["sigma"], dim="school")
+    sampling.sample(model, random_seed=1)  # first call pays the one-off JIT warm-up
+    start = time.perf_counter()
+    sampling.sample(model, random_seed=2)
+    return exact_seconds, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-book", action="store_true", help="skip the cold/warm builds")
+    parser.add_argument("--skip-tests", action="store_true", help="skip timing `make test`")
+    args = parser.parse_args(argv)
+
+    rows: list[tuple[str, float, float | None]] = []
+    rows.append(("import companion", _import_time(), BUDGET["import companion"]))
+    exact_seconds, mcmc_seconds = _exact_vs_mcmc()
+    rows.append(("Eight Schools exact posterior (mean, sd, quantiles)", exact_seconds, None))
+    rows.append(("Eight Schools NUTS fit, 2 x 1000 draws (after JIT warm-up)", mcmc_seconds, None))
+
+    if not args.skip_book:
+        jupyter_book = str(Path(sys.executable).with_name("jupyter-book"))
+        with tempfile.TemporaryDirectory(prefix="bench-book-") as scratch:
+            copy = Path(scratch)
+            _book_copy(copy)
+            build = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
+            rows.append(("book build, cold", _timed(build, copy), BUDGET["book build, cold"]))
+            rows.append(
+                (
+                    "book build, warm (nothing changed)",
+                    _timed(build, copy),
+                    BUDGET["book build, warm (nothing changed)"],
+                )
+            )
+            for chapter, seconds in sorted(_chapter_times(copy / "_build/.jupyter_cache").items()):
+                rows.append((f"  chapter {chapter} (execution)", seconds, BUDGET["chapter"]))
+
+    if not args.skip_tests:
+        env = dict(os.environ)
+        rows.append(("make test (warm venv)", _timed(["make", "test"], REPO, env), BUDGET["make test"]))
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'measurement':<{width}}  {'seconds':>9}  {'budget':>7}  status")
+    print("-" * (width + 30))
+    for name, seconds, budget in rows:
+        status = "" if budget is None else ("ok" if seconds <= budget else "OVER BUDGET")
+        budget_text = "" if budget is None else f"{budget:.0f}"
+        print(f"{name:<{width}}  {seconds:9.3f}  {budget_text:>7}  {status}")
+
+
+if __name__ == "__main__":
+    main()
