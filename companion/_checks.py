@@ -33,7 +33,7 @@ def as_positive_array(value: ArrayLike, name: str) -> np.ndarray:
 
 def positive_scalar(value: float, name: str, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a finite float that is > 0 (or >= 0 with ``allow_zero``)."""
-    if isinstance(value, bool) or not np.isscalar(value):
+    if isinstance(value, bool | str | bytes) or not np.isscalar(value):
         raise TypeError(f"{name} must be a number, got {value!r}")
     number = float(value)
     if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
@@ -51,8 +51,8 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
 
 
 def finite_scalar(value: float, name: str) -> float:
-    """Return ``value`` as a finite float (any sign); strings, arrays and booleans are refused."""
-    if isinstance(value, bool | str | bytes) or not np.isscalar(value):
+    """Return ``value`` as a finite float (any sign): a number or a 0-d array, not a string."""
+    if isinstance(value, bool | str | bytes) or np.ndim(value) != 0:
         raise TypeError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)

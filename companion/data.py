@@ -7,7 +7,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from companion._checks import as_positive_array, positive_scalar
+from companion._checks import as_positive_array, finite_scalar, positive_scalar
 
 __all__ = ["InstructorStudy", "load_eight_schools", "simulate_instructors"]
 
@@ -106,9 +106,16 @@ def simulate_instructors(
     if not np.all(sizes == np.round(sizes)):
         raise ValueError(f"section_sizes must be whole numbers, got {section_sizes!r}")
     sizes = sizes.astype(int)
+    grand_mean = finite_scalar(grand_mean, "grand_mean")
     tau = positive_scalar(tau, "tau", allow_zero=True)
     sigma = positive_scalar(sigma, "sigma")
-    rng = np.random.default_rng(seed)
+    expected = "seed must be a non-negative integer or a sequence of them"
+    if seed is None or isinstance(seed, bool):  # None would silently give a new study each call
+        raise TypeError(f"{expected}, got {seed!r}")
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{expected}, got {seed!r}") from error
     labels = [f"I{i + 1}" for i in range(len(sizes))]
     true_means = rng.normal(grand_mean, tau, size=len(sizes))
     instructor = np.repeat(labels, sizes)

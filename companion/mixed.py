@@ -7,60 +7,64 @@ the frequentist counterpart of the Bayesian hierarchical model.
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from numpy.typing import ArrayLike
 
 from companion._checks import as_finite_array
 
-__all__ = ["RandomInterceptFit", "random_intercept"]
+__all__ = ["RandomInterceptFit", "fit_random_intercept"]
 
 
 @dataclass(frozen=True)
 class RandomInterceptFit:
-    """A fitted random-intercept model y_ij = mu + b_i + e_ij.
+    """A fitted random-intercept model y_ij = mu + b_j + e_ij.
 
     Attributes
     ----------
-    intercept : float
-        Estimate of mu.
-    tau, sigma : float
-        Estimated between-group and residual standard deviations.
-    group_means : pandas.Series
-        BLUPs mu + b_i of each group mean, indexed by group label.
+    intercept, intercept_se : float
+        Estimate of mu and its standard error.
+    group_sd, residual_sd : float
+        Estimated between-group sd (tau) and residual sd (sigma).
+    blups : pandas.Series
+        BLUPs mu + b_j of each group mean, indexed by group label (sorted).
     boundary : bool
         True when the between-group variance was estimated at (or numerically at)
         zero: every BLUP then equals the intercept (complete pooling).
+    result : statsmodels MixedLMResults
+        The underlying fit, for anything else.
     """
 
     intercept: float
-    tau: float
-    sigma: float
-    group_means: pd.Series
+    intercept_se: float
+    group_sd: float
+    residual_sd: float
+    blups: pd.Series
     boundary: bool
+    result: Any
 
 
-def random_intercept(
-    values: ArrayLike, groups: ArrayLike, *, reml: bool = True
+def fit_random_intercept(
+    df: pd.DataFrame, *, response: str, group: str, reml: bool = True
 ) -> RandomInterceptFit:
-    """Fit y_ij = mu + b_i + e_ij, b_i ~ Normal(0, tau), e_ij ~ Normal(0, sigma).
+    """Fit y_ij = mu + b_j + e_ij, b_j ~ Normal(0, tau), e_ij ~ Normal(0, sigma).
 
     Parameters
     ----------
-    values : array_like
-        One observation per individual.
-    groups : array_like
-        Group label of each observation (same length as ``values``).
+    df : pandas.DataFrame
+        One row per observation.
+    response, group : str
+        Column names of the observations and of their group labels.
     reml : bool
         Restricted maximum likelihood (default) or plain maximum likelihood.
 
     Returns
     -------
     RandomInterceptFit
-        Estimates, BLUPs (sorted by group label) and a boundary flag; a boundary
-        estimate tau = 0 is reported, not raised.
+        Estimates, BLUPs and a boundary flag; a boundary estimate tau = 0 is reported
+        in ``boundary``, not raised and not left as a warning.
 
     References
     ----------
@@ -68,14 +72,17 @@ def random_intercept(
 
     Examples
     --------
-    >>> fit = random_intercept([1.0, 2.0, 3.0, 7.0, 8.0, 9.0], ["a"] * 3 + ["b"] * 3)
-    >>> fit.group_means.index.tolist()
+    >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.0, 7.0, 8.0, 9.0], "g": list("aaabbb")})
+    >>> fit_random_intercept(frame, response="y", group="g").blups.index.tolist()
     ['a', 'b']
     """
-    values = as_finite_array(values, "values")
-    labels = np.asarray(groups).astype(str)
-    if labels.shape != values.shape:
-        raise ValueError(f"groups must give one label per value ({len(values)}), got {labels.shape}")
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    for argument, column in (("response", response), ("group", group)):
+        if column not in df.columns:
+            raise ValueError(f"{argument} {column!r} is not a column of df")
+    values = as_finite_array(df[response], f"df[{response!r}]")
+    labels = df[group].astype(str).to_numpy()
     frame = pd.DataFrame({"y": values, "group": labels})
     with warnings.catch_warnings():
         # statsmodels warns about boundary and convergence; the boundary flag reports it.
@@ -83,8 +90,8 @@ def random_intercept(
         result = smf.mixedlm("y ~ 1", frame, groups=frame["group"]).fit(reml=reml)
     intercept = float(result.fe_params["Intercept"])
     tau_squared = float(np.asarray(result.cov_re)[0, 0])
-    sigma = float(np.sqrt(result.scale))
-    boundary = tau_squared <= 1e-8 * sigma**2
+    residual_sd = float(np.sqrt(result.scale))
+    boundary = tau_squared <= 1e-8 * residual_sd**2
     names = sorted(set(labels))
     if boundary:
         offsets = pd.Series(0.0, index=names)
@@ -92,8 +99,10 @@ def random_intercept(
         offsets = pd.Series({k: float(v.iloc[0]) for k, v in result.random_effects.items()})
     return RandomInterceptFit(
         intercept=intercept,
-        tau=float(np.sqrt(max(tau_squared, 0.0))),
-        sigma=sigma,
-        group_means=(intercept + offsets.reindex(names)).rename("blup"),
+        intercept_se=float(result.bse_fe["Intercept"]),
+        group_sd=float(np.sqrt(max(tau_squared, 0.0))),
+        residual_sd=residual_sd,
+        blups=(intercept + offsets.reindex(names)).rename("blup"),
         boundary=bool(boundary),
+        result=result,
     )

@@ -7,7 +7,13 @@ chapter "The pooling problem" explains each formula, and BDA3 Section 5.4 derive
 import numpy as np
 from numpy.typing import ArrayLike
 
-from companion._checks import as_finite_array, as_positive_array, positive_scalar, same_length
+from companion._checks import (
+    as_finite_array,
+    as_positive_array,
+    finite_scalar,
+    positive_scalar,
+    same_length,
+)
 
 __all__ = ["partial_pooling", "pooled_mean", "shrinkage_factor"]
 
@@ -39,7 +45,8 @@ def pooled_mean(y: ArrayLike, sigma: ArrayLike) -> tuple[float, float]:
     y = as_finite_array(y, "y")
     sigma = as_positive_array(sigma, "sigma")
     same_length([y, sigma], ["y", "sigma"])
-    weights = np.broadcast_to(1.0 / sigma**2, y.shape)
+    y, sigma = np.broadcast_arrays(y, sigma)
+    weights = 1.0 / sigma**2
     return float(np.sum(weights * y) / np.sum(weights)), float(1.0 / np.sqrt(np.sum(weights)))
 
 
@@ -111,9 +118,9 @@ def partial_pooling(
     y = as_finite_array(y, "y")
     sigma = as_positive_array(sigma, "sigma")
     same_length([y, sigma], ["y", "sigma"])
-    if not np.isfinite(mu):
-        raise ValueError(f"mu must be a finite number, got {mu!r}")
+    mu = finite_scalar(mu, "mu")
     factor = shrinkage_factor(sigma, tau)
-    means = factor * float(mu) + (1.0 - factor) * y
-    sds = np.sqrt((1.0 - factor) * sigma**2)
+    keep = float(tau) ** 2 / (sigma**2 + float(tau) ** 2)  # 1 - B_j, no cancellation
+    means = factor * mu + keep * y
+    sds = np.sqrt(keep) * sigma
     return means, np.broadcast_to(sds, means.shape).copy()
