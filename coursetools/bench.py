@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.skip_tests:
         env = dict(os.environ)
-        rows.append(("make test (warm venv)", _timed(["make", "test"], REPO, env), BUDGET["make test"]))
+        rows.append(
+            ("make test (warm venv)", _timed(["make", "test"], REPO, env), BUDGET["make test"])
+        )
 
     width = max(len(name) for name, _, _ in rows)
     print(f"{'measurement':<{width}}  {'seconds':>9}  {'budget':>7}  status")
