@@ -3,7 +3,8 @@
 The modules form layers; lower layers never import upper ones, and ``import companion``
 stays light (no PyMC, no ArviZ) because submodules are loaded on first use:
 
-1. NumPy/SciPy core: :mod:`companion.data`, :mod:`companion.shrinkage`, :mod:`companion.exact`.
+1. NumPy/SciPy core: :mod:`companion.data`, :mod:`companion.shrinkage`, :mod:`companion.exact`;
+   sympy: :mod:`companion.symbolic`.
 2. PyMC: :mod:`companion.models`, :mod:`companion.sampling`.
 3. ArviZ / matplotlib / statsmodels: :mod:`companion.diagnostics`, :mod:`companion.plots`.
 
@@ -16,7 +17,16 @@ stays light (no PyMC, no ArviZ) because submodules are loaded on first use:
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["data", "diagnostics", "exact", "models", "plots", "sampling", "shrinkage"]
+__all__ = [
+    "data",
+    "diagnostics",
+    "exact",
+    "models",
+    "plots",
+    "sampling",
+    "shrinkage",
+    "symbolic",
+]
 
 
 def __getattr__(name: str):

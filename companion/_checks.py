@@ -78,3 +78,30 @@ def probabilities(value: ArrayLike, name: str) -> np.ndarray:
     if np.any((array < 0) | (array > 1)):
         raise ValueError(f"{name} must contain probabilities in [0, 1], got {value!r}")
     return array
+
+
+def as_count_array(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
+    """Return ``value`` as a non-empty integer array of counts with ``ndim`` dimensions.
+
+    Counts are whole numbers >= 0: NaN, infinity, negative or fractional entries, booleans,
+    strings and arrays of another shape are refused with an error naming ``name``.
+    """
+    array = np.asarray(value)
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be an array of whole numbers, got {value!r}")
+    shape_names = {1: "one-dimensional", 2: "two-dimensional (groups x categories)"}
+    if array.ndim != ndim:
+        expected = shape_names.get(ndim, f"{ndim}-dimensional")
+        raise ValueError(f"{name} must be {expected}, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite numbers (no NaN or inf)")
+    if np.any(array < 0):
+        raise ValueError(f"{name} must be counts >= 0, got minimum {array.min()!r}")
+    fractional = array[array != np.round(array)]
+    if fractional.size:
+        raise ValueError(f"{name} must be whole numbers, got {fractional[0]!r}")
+    return array.astype(np.int64)

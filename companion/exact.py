@@ -12,6 +12,10 @@ mu | tau, y and theta_j | mu, tau, y are Normal (BDA3 Section 5.4, eqs 5.17-5.21
 one-dimensional posterior of tau needs quadrature; the marginal posteriors of mu and theta_j
 are then mixtures of Normals over tau. This gives reference means, quantiles and iid draws in
 milliseconds, against which MCMC output is checked.
+
+The conjugate count models are exact in closed form: each group's proportions analysed
+alone, Dirichlet(prior + counts) (:func:`dirichlet_no_pooling`), and each group's Poisson
+rate, Gamma(alpha + counts, beta + exposure) (:func:`gamma_poisson_no_pooling`).
 """
 
 import warnings
@@ -25,7 +29,9 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from companion._checks import (
+    as_count_array,
     as_finite_array,
+    as_positive_array,
     finite_scalar,
     positive_integer,
     positive_scalar,
@@ -34,7 +40,17 @@ from companion._checks import (
 )
 from companion.shrinkage import partial_pooling
 
-__all__ = ["NormalHierarchyPosterior", "normal_hierarchy"]
+__all__ = [
+    "ConjugatePosterior",
+    "DirichletPosterior",
+    "GammaPosterior",
+    "NormalHierarchyPosterior",
+    "dirichlet_no_pooling",
+    "funnel_draws",
+    "gamma_poisson_no_pooling",
+    "loo_log_predictive",
+    "normal_hierarchy",
+]
 
 # Quadrature in s = log(tau - lower): composite Gauss-Legendre on panels of fixed width.
 _NODES_PER_PANEL = 16
@@ -457,10 +473,7 @@ class NormalHierarchyPosterior:
             ``{"mu": (n,), "tau": (n,), "theta": (n, J)}``.
         """
         n = positive_integer(n, "n")
-        if not isinstance(rng, np.random.Generator):
-            if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
-                raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
-            rng = np.random.default_rng(rng)
+        rng = _generator(rng)
         tau = self._tau_quantile(rng.random(n))
         c = self._conditionals(tau)
         mu = rng.normal(c["mu_mean"], np.sqrt(c["mu_var"]))
@@ -563,7 +576,55 @@ def normal_hierarchy(
     )
 
 
+def funnel_draws(n: int, *, dims: int = 9, rng: np.random.Generator | int) -> dict[str, np.ndarray]:
+    """Independent exact draws from Neal's funnel.
+
+    v ~ Normal(0, 3) and, given v, x_1, ..., x_dims independent Normal(0, exp(v / 2)):
+    drawn in that order, so the draws are iid from the joint distribution, the
+    reference against which a sampler's exploration of the funnel is judged.
+
+    Parameters
+    ----------
+    n : int
+        Number of draws (>= 1).
+    dims : int
+        Number of x coordinates (>= 1); Neal used 9.
+    rng : numpy.random.Generator or int
+        Random number generator, or a seed for :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    dict
+        ``{"v": (n,), "x": (n, dims)}``.
+
+    References
+    ----------
+    Neal, R. M. (2003). Slice sampling. *Annals of Statistics* 31(3), 705-767, Section 8;
+    the chapter "Neal's funnel". The model: :func:`companion.models.funnel`.
+
+    Examples
+    --------
+    >>> draws = funnel_draws(1000, dims=9, rng=1)
+    >>> draws["v"].shape, draws["x"].shape
+    ((1000,), (1000, 9))
+    """
+    n = positive_integer(n, "n")
+    dims = positive_integer(dims, "dims")
+    rng = _generator(rng)
+    v = rng.normal(0.0, 3.0, size=n)
+    x = rng.normal(0.0, 1.0, size=(n, dims)) * np.exp(v / 2)[:, None]
+    return {"v": v, "x": x}
+
+
 # ---------------------------------------------------------------------- helpers
+
+
+def _generator(rng: np.random.Generator | int) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
+        raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
+    return np.random.default_rng(rng)
 
 
 def _check_tau_prior(tau_prior: Any) -> Any:
@@ -664,3 +725,396 @@ def _solve_increasing(
         x[active] = np.where(done, x[active], step)
         active = active[~done]
     return x
+
+
+# ---------------------------------------------------------------------- conjugate count models
+
+
+class ConjugatePosterior:
+    """Independent closed-form posteriors of the entries of one array-valued parameter.
+
+    The common interface of :class:`DirichletPosterior` and :class:`GammaPosterior`, in
+    the spirit of :class:`NormalHierarchyPosterior`: ``mean`` and ``sd`` are mappings
+    keyed by the parameter's name, ``quantile(q)`` gives marginal quantiles and
+    ``sample(n, rng=...)`` iid draws from the joint posterior.
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter's name, the key of every mapping returned (``"pi"``, ``"rate"``).
+    marginal : frozen scipy.stats distribution
+        The marginal posterior of every entry, with array-valued parameters.
+
+    Attributes
+    ----------
+    parameter : str
+    mean, sd : Mapping
+        ``{parameter: array}``: marginal posterior means and standard deviations.
+    """
+
+    def __init__(self, parameter: str, marginal: Any) -> None:
+        self.parameter = parameter
+        self._marginal = marginal
+        self.mean: Mapping[str, np.ndarray] = MappingProxyType(
+            {parameter: _read_only(marginal.mean())}
+        )
+        self.sd: Mapping[str, np.ndarray] = MappingProxyType(
+            {parameter: _read_only(marginal.std())}
+        )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the parameter (one entry per group, or groups x categories)."""
+        return self.mean[self.parameter].shape
+
+    def quantile(self, q: float | ArrayLike) -> Mapping[str, np.ndarray]:
+        """Marginal posterior quantiles of every entry.
+
+        Parameters
+        ----------
+        q : float or array_like
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        Mapping
+            ``{parameter: array}`` of shape :attr:`shape` for scalar ``q``, else
+            ``(len(q), *shape)``.
+        """
+        scalar = np.ndim(q) == 0
+        q = probabilities(q, "q")
+        values = self._marginal.ppf(q.reshape((-1,) + (1,) * len(self.shape)))
+        return MappingProxyType({self.parameter: values[0] if scalar else values})
+
+    def sample(self, n: int, *, rng: np.random.Generator | int) -> dict[str, np.ndarray]:
+        """Independent exact draws from the joint posterior.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws (>= 1).
+        rng : numpy.random.Generator or int
+            Random number generator, or a seed for :func:`numpy.random.default_rng`.
+
+        Returns
+        -------
+        dict
+            ``{parameter: array of shape (n, *shape)}``.
+        """
+        return {self.parameter: self._draw(positive_integer(n, "n"), _generator(rng))}
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DirichletPosterior(ConjugatePosterior):
+    """Independent Dirichlet posteriors of the category proportions of several groups.
+
+    Usually created by :func:`dirichlet_no_pooling`. Group r's proportions pi_r follow
+    Dirichlet(``concentration[r]``); each proportion pi_rk alone follows
+    Beta(a_rk, a_r0 - a_rk) with a_r0 the row total, which gives the quantiles.
+
+    Parameters
+    ----------
+    concentration : array_like
+        Posterior concentrations, shape (groups, categories), every entry > 0.
+
+    Attributes
+    ----------
+    concentration : numpy.ndarray
+        The posterior concentrations.
+    mean, sd : Mapping
+        ``{"pi": array (groups, categories)}``.
+    """
+
+    def __init__(self, concentration: ArrayLike) -> None:
+        concentration = np.array(concentration, dtype=float)
+        if concentration.ndim != 2 or concentration.shape[1] < 2:
+            raise ValueError(
+                "concentration must have shape (groups, categories) with two or more "
+                f"categories, got shape {concentration.shape}"
+            )
+        if not np.all(np.isfinite(concentration) & (concentration > 0)):
+            raise ValueError("concentration must be finite and strictly positive")
+        self.concentration = _read_only(concentration)
+        total = concentration.sum(axis=1, keepdims=True)
+        super().__init__("pi", stats.beta(concentration, total - concentration))
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return np.stack([rng.dirichlet(row, size=n) for row in self.concentration], axis=1)
+
+    def __repr__(self) -> str:
+        groups, categories = self.concentration.shape
+        return f"DirichletPosterior(groups={groups}, categories={categories})"
+
+
+class GammaPosterior(ConjugatePosterior):
+    """Independent Gamma posteriors of the Poisson rates of several groups.
+
+    Usually created by :func:`gamma_poisson_no_pooling`. Group j's rate follows
+    Gamma(``alpha[j]``, ``beta[j]``) with shape alpha and rate beta (mean alpha / beta).
+
+    Parameters
+    ----------
+    alpha, beta : array_like
+        Posterior shapes and rates (> 0), one per group.
+
+    Attributes
+    ----------
+    alpha, beta : numpy.ndarray
+        The posterior parameters.
+    mean, sd : Mapping
+        ``{"rate": array (groups,)}``.
+    """
+
+    def __init__(self, alpha: ArrayLike, beta: ArrayLike) -> None:
+        alpha = as_positive_array(alpha, "alpha")
+        beta = as_positive_array(beta, "beta")
+        same_length([alpha, beta], ["alpha", "beta"])
+        alpha, beta = np.broadcast_arrays(alpha, beta)
+        self.alpha = _read_only(alpha.copy())
+        self.beta = _read_only(beta.copy())
+        super().__init__("rate", stats.gamma(self.alpha, scale=1.0 / self.beta))
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.gamma(self.alpha, 1.0 / self.beta, size=(n, self.alpha.size))
+
+    def __repr__(self) -> str:
+        return f"GammaPosterior(groups={self.alpha.size})"
+
+
+def dirichlet_no_pooling(
+    counts: ArrayLike, *, prior: float | ArrayLike = 1.0
+) -> DirichletPosterior:
+    """Posterior of each group's category proportions analysed alone (no pooling).
+
+    With counts y_r ~ Multinomial(n_r, pi_r) and the prior pi_r ~ Dirichlet(a), the
+    posterior is pi_r | y_r ~ Dirichlet(a + y_r), independently for every group: the
+    Dirichlet is conjugate to the Multinomial. Each pi_rk alone is
+    Beta(a_k + y_rk, sum(a) + n_r - a_k - y_rk), with mean (a_k + y_rk) / (sum(a) + n_r).
+    With two categories this is the Beta-Binomial model.
+
+    Parameters
+    ----------
+    counts : array_like
+        Counts of shape (groups, categories): whole numbers >= 0 (a DataFrame is fine).
+    prior : float or array_like, default 1.0
+        The prior concentration a: a number (the same for every category; 1 is the
+        uniform distribution on the simplex), one per category, or one per group and
+        category. Every entry > 0.
+
+    Returns
+    -------
+    DirichletPosterior
+        ``.mean["pi"]`` and ``.sd["pi"]`` of shape (groups, categories),
+        ``.quantile(q)["pi"]`` (marginal Beta quantiles), ``.sample(n, rng=...)["pi"]`` of
+        shape (n, groups, categories) and the posterior ``.concentration``.
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not two-dimensional, has fewer than two categories, or holds
+        negative, fractional, NaN or infinite entries; or ``prior`` is not positive or
+        does not broadcast to the shape of ``counts``.
+    TypeError
+        If ``counts`` does not hold numbers.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Section 3.4 (the multinomial
+    model); the chapter "Dirichlet-Multinomial".
+
+    Examples
+    --------
+    >>> posterior = dirichlet_no_pooling([[3, 1, 0], [10, 20, 30]])
+    >>> posterior.mean["pi"].round(3).tolist()
+    [[0.571, 0.286, 0.143], [0.175, 0.333, 0.492]]
+    >>> posterior.quantile([0.05, 0.95])["pi"].shape
+    (2, 2, 3)
+    >>> posterior.sample(1000, rng=1)["pi"].shape
+    (1000, 2, 3)
+    """
+    counts = as_count_array(counts, "counts", ndim=2)
+    if counts.shape[1] < 2:
+        raise ValueError(f"counts must have two or more categories (columns), got {counts.shape}")
+    try:
+        prior_array = np.asarray(prior, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"prior must be a number or an array of numbers, got {prior!r}") from error
+    if prior_array.size == 0 or not np.all(np.isfinite(prior_array) & (prior_array > 0)):
+        raise ValueError(f"prior must be finite and strictly positive, got {prior!r}")
+    try:
+        prior_array = np.broadcast_to(prior_array, counts.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"prior must be a number, one per category or one per group and category "
+            f"(counts has shape {counts.shape}), got shape {prior_array.shape}"
+        ) from error
+    return DirichletPosterior(prior_array + counts)
+
+
+def gamma_poisson_no_pooling(
+    counts: ArrayLike, exposure: ArrayLike, *, alpha: float, beta: float
+) -> GammaPosterior:
+    """Posterior of each group's Poisson rate analysed alone (no pooling).
+
+    With counts y_j ~ Poisson(lambda_j e_j) for exposures e_j and the prior
+    lambda_j ~ Gamma(alpha, beta) (shape alpha, rate beta), the posterior is
+    lambda_j | y_j ~ Gamma(alpha + y_j, beta + e_j), independently for every group: the
+    Gamma is conjugate to the Poisson. Its mean (alpha + y_j) / (beta + e_j) tends to the
+    raw rate y_j / e_j as the exposure grows.
+
+    Parameters
+    ----------
+    counts : array_like
+        Event counts y_j, whole numbers >= 0, one per group.
+    exposure : array_like
+        Exposures e_j > 0 (same length as ``counts``, or a single value for all).
+    alpha, beta : float
+        Shape and rate (> 0) of the Gamma prior on every rate.
+
+    Returns
+    -------
+    GammaPosterior
+        ``.mean["rate"]``, ``.sd["rate"]``, ``.quantile(q)["rate"]``,
+        ``.sample(n, rng=...)["rate"]`` and the posterior parameters ``.alpha``, ``.beta``.
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not one-dimensional or holds negative, fractional, NaN or
+        infinite entries, an exposure is not positive, the lengths differ, or
+        ``alpha`` or ``beta`` is not positive.
+    TypeError
+        If an argument does not hold numbers.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Section 2.6 (Poisson model
+    with exposure); the chapter "Same pattern, other likelihoods".
+
+    Examples
+    --------
+    >>> posterior = gamma_poisson_no_pooling([3, 10], [2.0, 5.0], alpha=1.0, beta=0.5)
+    >>> posterior.mean["rate"].round(3).tolist()
+    [1.6, 2.0]
+    >>> posterior.alpha.tolist(), posterior.beta.tolist()
+    ([4.0, 11.0], [2.5, 5.5])
+    """
+    counts = as_count_array(counts, "counts", ndim=1)
+    exposure = as_positive_array(exposure, "exposure")
+    same_length([counts, exposure], ["counts", "exposure"])
+    alpha = positive_scalar(alpha, "alpha")
+    beta = positive_scalar(beta, "beta")
+    return GammaPosterior(alpha + counts, beta + exposure)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+def loo_log_predictive(
+    y: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    pooling: Literal["complete", "none", "partial"] = "partial",
+    mu_prior_mean: float = 0.0,
+    mu_prior_sd: float | None = 20.0,
+    tau_prior: Any = None,
+) -> np.ndarray:
+    """Exact leave-one-out predictive log densities log p(y_j | y_-j) of the Normal models.
+
+    The three models of :func:`companion.models.group_summaries`, each fitted without
+    group j and asked to predict y_j ~ Normal(theta_j, sigma_j):
+
+    - ``"partial"``: theta_j is a new draw from the population, Normal(mu, tau), so
+      y_j | mu, tau ~ Normal(mu, sqrt(tau**2 + sigma_j**2)); averaging over the exact
+      posterior of :func:`normal_hierarchy` given y_-j makes the predictive a mixture of
+      Normals over the quadrature nodes of tau, each with mean E[mu | tau, y_-j] and
+      variance Var(mu | tau, y_-j) + tau**2 + sigma_j**2;
+    - ``"complete"``: theta_j = mu, whose posterior given y_-j is conjugate Normal, so the
+      predictive is Normal(E[mu | y_-j], sqrt(Var(mu | y_-j) + sigma_j**2));
+    - ``"none"``: theta_j ~ Normal(``mu_prior_mean``, ``mu_prior_sd``) learns nothing from
+      the other groups: the predictive is Normal(mu_prior_mean, sqrt(mu_prior_sd**2 +
+      sigma_j**2)).
+
+    Their sum over j is the exact expected log predictive density elpd_loo that PSIS-LOO
+    estimates from MCMC draws.
+
+    Parameters
+    ----------
+    y : array_like
+        Group estimates y_j (at least two).
+    sigma : array_like
+        Their known standard errors sigma_j (> 0), same length as ``y``.
+    pooling : {"complete", "none", "partial"}
+        The model.
+    mu_prior_mean, mu_prior_sd : float
+        The Normal prior of mu (of each theta_j for ``"none"``); ``mu_prior_sd=None``
+        (flat) is allowed for ``"complete"`` and ``"partial"`` only.
+    tau_prior : frozen scipy.stats distribution, optional
+        Prior of tau for ``"partial"``; default HalfNormal(10).
+
+    Returns
+    -------
+    numpy.ndarray
+        log p(y_j | y_-j) for each j.
+
+    References
+    ----------
+    Vehtari, Gelman & Gabry (2017), "Practical Bayesian model evaluation using
+    leave-one-out cross-validation and WAIC", *Statistics and Computing* 27(5), eq. 4;
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Section 5.4; the chapter
+    "Comparing pooling strategies with LOO".
+
+    Examples
+    --------
+    >>> y, sigma = [28, 8, -3, 7, -1, 1, 18, 12], [15, 10, 16, 11, 9, 11, 10, 18]
+    >>> round(float(loo_log_predictive(y, sigma, pooling="none").sum()), 2)
+    -33.83
+    """
+    y = as_finite_array(y, "y")
+    sigma = as_positive_array(sigma, "sigma")
+    same_length([y, sigma], ["y", "sigma"])
+    y, sigma = np.broadcast_arrays(y, sigma)
+    if y.size < 2:
+        raise ValueError(f"y must hold at least two groups to leave one out, got {y.size}")
+    if pooling not in ("complete", "none", "partial"):
+        raise ValueError(f"pooling must be 'complete', 'none' or 'partial'; got {pooling!r}")
+    mu_prior_mean = finite_scalar(mu_prior_mean, "mu_prior_mean")
+    if mu_prior_sd is not None:
+        mu_prior_sd = positive_scalar(mu_prior_sd, "mu_prior_sd")
+    if pooling == "none":
+        if mu_prior_sd is None:
+            raise ValueError(
+                "mu_prior_sd must be a number for pooling='none' (a flat prior "
+                "on each theta_j gives no predictive distribution)"
+            )
+        return stats.norm.logpdf(y, mu_prior_mean, np.sqrt(mu_prior_sd**2 + sigma**2))
+    result = np.empty(y.size)
+    for j in range(y.size):
+        rest = np.arange(y.size) != j
+        if pooling == "complete":
+            precision = np.sum(sigma[rest] ** -2.0)
+            weighted = np.sum(y[rest] * sigma[rest] ** -2.0)
+            if mu_prior_sd is not None:
+                precision += mu_prior_sd**-2.0
+                weighted += mu_prior_mean * mu_prior_sd**-2.0
+            result[j] = stats.norm.logpdf(
+                y[j], weighted / precision, np.sqrt(1 / precision + sigma[j] ** 2)
+            )
+            continue
+        posterior = NormalHierarchyPosterior(
+            y[rest],
+            sigma[rest],
+            mu_prior_mean=mu_prior_mean,
+            mu_prior_sd=mu_prior_sd,
+            tau_prior=tau_prior,
+        )
+        moments = posterior._node_moments
+        scale = np.sqrt(moments["mu_var"] + posterior._tau_nodes**2 + sigma[j] ** 2)
+        log_densities = stats.norm.logpdf(y[j], moments["mu_mean"], scale)
+        result[j] = special.logsumexp(log_densities, b=posterior._weights)
+    return result

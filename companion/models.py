@@ -5,20 +5,44 @@ with :func:`companion.sampling.sample`. Variable names are shared by all builder
 ``mu`` (population mean), ``tau`` (population sd), ``theta`` (group means, dim
 ``group`` unless renamed), ``theta_offset`` (non-centred standardised group effects),
 ``sigma`` (residual sd, individual data only) and the observed ``y``.
-The chapter "The pooling problem" introduces them.
+The chapter "The pooling problem" introduces them; "Eight Schools" adds ``beta`` (the
+effect of a group-level predictor) and "Neal's funnel" the funnel's ``v``, ``x`` and
+``x_offset``. "Dirichlet-Multinomial" adds ``alpha`` (concentration), ``pi0`` (common
+proportions) and ``pi`` (group proportions); "Same pattern, other likelihoods" keeps
+``mu``, ``tau`` and ``theta`` on the log or logit scale and adds ``rate`` and ``p``.
 """
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 from numpy.typing import ArrayLike
+from scipy import stats
 
-from companion._checks import as_finite_array, as_positive_array, positive_scalar, same_length
+from companion._checks import (
+    as_count_array,
+    as_finite_array,
+    as_positive_array,
+    finite_scalar,
+    positive_integer,
+    positive_scalar,
+    same_length,
+)
 
-__all__ = ["Parameterization", "Pooling", "group_summaries", "grouped_observations"]
+__all__ = [
+    "Parameterization",
+    "Pooling",
+    "dirichlet_multinomial",
+    "eight_schools",
+    "funnel",
+    "group_summaries",
+    "grouped_observations",
+    "hierarchical_binomial",
+    "hierarchical_poisson",
+    "hierarchical_with_covariate",
+]
 
 Pooling = Literal["complete", "none", "partial"]
 Parameterization = Literal["centered", "non_centered"]
@@ -29,6 +53,46 @@ def _check_choice(value: str, name: str, allowed: Sequence[str]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
+def _tau(tau_prior: Any):
+    """Add ``tau`` to the model in context, with a prior given as a frozen scipy.stats law.
+
+    ``halfnorm(scale=s)``, ``halfcauchy(scale=s)`` and ``uniform(a, b - a)`` become
+    HalfNormal(s), HalfCauchy(s) and Uniform(a, b): the same prior that
+    :func:`companion.exact.normal_hierarchy` integrates over.
+    """
+    if not isinstance(getattr(tau_prior, "dist", None), stats.rv_continuous):
+        raise TypeError(
+            "tau_prior must be a frozen scipy.stats distribution such as "
+            f"scipy.stats.halfnorm(scale=10), got {tau_prior!r}"
+        )
+    name = tau_prior.dist.name
+    lower, upper = (float(bound) for bound in tau_prior.support())
+    if name == "uniform" and 0 <= lower < upper < np.inf:
+        return pm.Uniform("tau", lower=lower, upper=upper)
+    if name in ("halfnorm", "halfcauchy") and lower == 0:
+        scale = float(tau_prior.median() / tau_prior.dist.median())
+        if name == "halfnorm":
+            return pm.HalfNormal("tau", sigma=scale)
+        return pm.HalfCauchy("tau", beta=scale)
+    raise ValueError(
+        "tau_prior must be scipy.stats halfnorm(scale=s) or halfcauchy(scale=s) (starting "
+        f"at 0) or uniform(a, b - a) with a >= 0; got {name} on ({lower:g}, {upper:g})"
+    )
+
+
+def _normal_effects(name: str, *, mean: Any, sd: Any, parameterization: Parameterization, dim: str):
+    """Add ``name`` ~ Normal(mean, sd) over ``dim`` to the model in context.
+
+    Centred: sampled as it is. Non-centred: ``name`` = mean + sd * ``name``_offset with
+    ``name``_offset ~ Normal(0, 1), the same distribution written so that the sampled
+    variables do not shrink with ``sd`` (the chapter "Neal's funnel").
+    """
+    if parameterization == "centered":
+        return pm.Normal(name, mu=mean, sigma=sd, dims=dim)
+    offset = pm.Normal(f"{name}_offset", mu=0.0, sigma=1.0, dims=dim)
+    return pm.Deterministic(name, mean + sd * offset, dims=dim)
+
+
 def _group_means(
     *,
     pooling: Pooling,
@@ -36,7 +100,7 @@ def _group_means(
     dim: str,
     mu_prior_mean: float,
     mu_prior_sd: float,
-    tau_prior_sd: float,
+    tau_prior: Any,
 ):
     """Add the group means ``theta`` (and their hyperparameters) to the model in context."""
     if pooling == "none":
@@ -45,11 +109,23 @@ def _group_means(
     if pooling == "complete":
         n_groups = len(pm.modelcontext(None).coords[dim])
         return pm.Deterministic("theta", mu * np.ones(n_groups), dims=dim)
-    tau = pm.HalfNormal("tau", sigma=tau_prior_sd)
-    if parameterization == "centered":
-        return pm.Normal("theta", mu=mu, sigma=tau, dims=dim)
-    theta_offset = pm.Normal("theta_offset", mu=0.0, sigma=1.0, dims=dim)
-    return pm.Deterministic("theta", mu + tau * theta_offset, dims=dim)
+    tau = _tau(tau_prior)
+    return _normal_effects("theta", mean=mu, sd=tau, parameterization=parameterization, dim=dim)
+
+
+def _estimates_with_errors(
+    y: ArrayLike, sigma: ArrayLike, groups: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Checked group estimates, their standard errors and the group labels."""
+    y = as_finite_array(y, "y")
+    sigma = as_positive_array(sigma, "sigma")
+    same_length([y, sigma], ["y", "sigma"])
+    if len(sigma) not in (1, len(y)):
+        raise ValueError(
+            f"sigma must have one entry per entry of y ({len(y)}) or a single entry, "
+            f"got {len(sigma)}"
+        )
+    return y, sigma, _group_labels(groups, len(y), "entry of y")
 
 
 def group_summaries(
@@ -63,15 +139,17 @@ def group_summaries(
     mu_prior_mean: float = 0.0,
     mu_prior_sd: float = 20.0,
     tau_prior_sd: float = 10.0,
+    tau_prior: Any = None,
 ) -> pm.Model:
     """Model group estimates ``y`` with known standard errors ``sigma`` (Eight Schools).
 
     - ``"complete"``: y_j ~ Normal(mu, sigma_j), one mean for all groups.
     - ``"none"``: y_j ~ Normal(theta_j, sigma_j), theta_j ~ Normal(mu_prior_mean, mu_prior_sd)
       independently.
-    - ``"partial"``: theta_j ~ Normal(mu, tau), tau ~ HalfNormal(tau_prior_sd); written
-      either directly (``"centered"``) or as theta_j = mu + tau * theta_offset_j with
-      theta_offset_j ~ Normal(0, 1) (``"non_centered"``).
+    - ``"partial"``: theta_j ~ Normal(mu, tau), tau ~ HalfNormal(tau_prior_sd) (or
+      ``tau_prior``); written either directly (``"centered"``) or as
+      theta_j = mu + tau * theta_offset_j with theta_offset_j ~ Normal(0, 1)
+      (``"non_centered"``).
 
     Parameters
     ----------
@@ -89,11 +167,23 @@ def group_summaries(
         Name of the group dimension (e.g. ``"school"``).
     mu_prior_mean, mu_prior_sd, tau_prior_sd : float
         Hyperprior settings.
+    tau_prior : frozen scipy.stats distribution, optional
+        Another prior for tau: ``stats.halfnorm(scale=s)``, ``stats.halfcauchy(scale=s)``
+        or ``stats.uniform(a, b - a)`` with a >= 0, i.e. the object that
+        :func:`companion.exact.normal_hierarchy` takes, so that MCMC and the exact
+        posterior share one model. When given, ``tau_prior_sd`` is not used.
 
     Returns
     -------
     pymc.Model
         The unsampled model.
+
+    Raises
+    ------
+    TypeError
+        If ``tau_prior`` is not a frozen scipy.stats distribution.
+    ValueError
+        If ``tau_prior`` is another distribution, or any of the checks named above fails.
 
     References
     ----------
@@ -106,14 +196,9 @@ def group_summaries(
     >>> sorted(model.named_vars)
     ['mu', 'tau', 'theta', 'theta_offset', 'y']
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
-    same_length([y, sigma], ["y", "sigma"])
+    y, sigma, labels = _estimates_with_errors(y, sigma, groups)
     _check_choice(pooling, "pooling", ["complete", "none", "partial"])
     _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
-    labels = [str(i) for i in range(len(y))] if groups is None else [str(g) for g in groups]
-    if len(labels) != len(y):
-        raise ValueError(f"groups must have one label per entry of y ({len(y)}), got {len(labels)}")
     with pm.Model(coords={dim: labels}) as model:
         theta = _group_means(
             pooling=pooling,
@@ -121,7 +206,11 @@ def group_summaries(
             dim=dim,
             mu_prior_mean=mu_prior_mean,
             mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-            tau_prior_sd=positive_scalar(tau_prior_sd, "tau_prior_sd"),
+            tau_prior=(
+                stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd"))
+                if tau_prior is None
+                else tau_prior
+            ),
         )
         pm.Normal("y", mu=theta, sigma=sigma, observed=y, dims=dim)
     return model
@@ -182,6 +271,9 @@ def grouped_observations(
     _check_choice(pooling, "pooling", ["complete", "none", "partial"])
     _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
     codes, uniques = pd.factorize(labels, sort=True)
+    if np.any(codes < 0):
+        # factorize codes a missing label as -1, which theta[codes] would read as the last group
+        raise ValueError("groups must not contain missing labels (None or NaN)")
     coords = {dim: [str(u) for u in uniques], "obs_id": np.arange(len(values))}
     with pm.Model(coords=coords) as model:
         theta = _group_means(
@@ -190,8 +282,484 @@ def grouped_observations(
             dim=dim,
             mu_prior_mean=mu_prior_mean,
             mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-            tau_prior_sd=positive_scalar(tau_prior_sd, "tau_prior_sd"),
+            tau_prior=stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd")),
         )
         sigma = pm.HalfNormal("sigma", sigma=positive_scalar(sigma_prior_sd, "sigma_prior_sd"))
         pm.Normal("y", mu=theta[codes], sigma=sigma, observed=values, dims="obs_id")
+    return model
+
+
+def eight_schools(
+    data: pd.DataFrame,
+    *,
+    parameterization: Parameterization = "non_centered",
+    mu_prior_sd: float = 20.0,
+    tau_prior: Any = None,
+) -> pm.Model:
+    """The hierarchical model of the Eight Schools coaching experiment.
+
+    mu ~ Normal(0, ``mu_prior_sd``), tau ~ ``tau_prior``, theta_j ~ Normal(mu, tau) and
+    y_j ~ Normal(theta_j, sigma_j) with the standard errors sigma_j known: the partial
+    pooling model of :func:`group_summaries` with one coordinate ``school``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per school with columns ``school`` (unique labels), ``y`` (estimated
+        effect) and ``sigma`` (its standard error), as from
+        :func:`companion.data.load_eight_schools`.
+    parameterization : {"centered", "non_centered"}
+        Sample theta directly, or theta_offset with theta = mu + tau * theta_offset.
+    mu_prior_sd : float
+        Standard deviation of the Normal(0, .) prior on mu.
+    tau_prior : frozen scipy.stats distribution, optional
+        ``stats.halfnorm(scale=s)``, ``stats.halfcauchy(scale=s)`` or
+        ``stats.uniform(a, b - a)``; default ``stats.halfnorm(scale=10)``. Pass the same
+        object to :func:`companion.exact.normal_hierarchy` for the exact posterior of
+        this very model.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model: ``mu``, ``tau``, ``theta`` (dim ``school``), ``theta_offset``
+        when non-centred, and the observed ``y``.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a DataFrame or ``tau_prior`` not a frozen scipy distribution.
+    ValueError
+        If a column is missing, labels repeat, or a value is invalid.
+
+    References
+    ----------
+    Rubin (1981); Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Section 5.5;
+    the chapter "Eight Schools".
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> from companion import data
+    >>> model = eight_schools(data.load_eight_schools(), tau_prior=stats.halfcauchy(scale=25))
+    >>> model["tau"].owner.op.name, list(model.coords["school"])[:3]
+    ('halfcauchy', ['A', 'B', 'C'])
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = sorted({"school", "y", "sigma"} - set(data.columns))
+    if missing:
+        raise ValueError(f"data must have the columns school, y and sigma; missing {missing}")
+    if not data["school"].is_unique:
+        raise ValueError("data['school'] must not repeat a label")
+    return group_summaries(
+        data["y"],
+        data["sigma"],
+        parameterization=parameterization,
+        groups=data["school"],
+        dim="school",
+        mu_prior_sd=mu_prior_sd,
+        tau_prior=stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior,
+    )
+
+
+def funnel(*, dims: int = 9, parameterization: Parameterization = "non_centered") -> pm.Model:
+    """Neal's funnel: v ~ Normal(0, 3) and x_k | v ~ Normal(0, exp(v / 2)), k = 1..``dims``.
+
+    The scale of every x_k is exp(v / 2): a wide mouth for large v and a narrow neck
+    for small v, the geometry of a hierarchical model's group effects against log tau.
+    Non-centred, x = exp(v / 2) * x_offset with x_offset ~ Normal(0, 1).
+
+    Parameters
+    ----------
+    dims : int
+        Number of x coordinates (>= 1); Neal used 9, for 10 dimensions in all.
+    parameterization : {"centered", "non_centered"}
+        Sample x directly, or x_offset.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model (no data): ``v``, ``x`` (dim ``component``, labelled
+        1..``dims``) and ``x_offset`` when non-centred.
+
+    References
+    ----------
+    Neal, R. M. (2003). Slice sampling. *Annals of Statistics* 31(3), 705-767, Section 8;
+    the chapter "Neal's funnel". Exact draws: :func:`companion.exact.funnel_draws`.
+
+    Examples
+    --------
+    >>> model = funnel(dims=2, parameterization="centered")
+    >>> sorted(model.named_vars), list(model.coords["component"])
+    (['v', 'x'], [1, 2])
+    """
+    dims = positive_integer(dims, "dims")
+    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    with pm.Model(coords={"component": list(range(1, dims + 1))}) as model:
+        v = pm.Normal("v", mu=0.0, sigma=3.0)
+        _normal_effects(
+            "x", mean=0.0, sd=pm.math.exp(v / 2), parameterization=parameterization, dim="component"
+        )
+    return model
+
+
+def hierarchical_with_covariate(
+    y: ArrayLike,
+    sigma: ArrayLike,
+    x: ArrayLike,
+    *,
+    groups: Sequence[str] | None = None,
+    dim: str = "group",
+    parameterization: Parameterization = "non_centered",
+    mu_prior_sd: float = 20.0,
+    beta_prior_sd: float = 10.0,
+    tau_prior: Any = None,
+) -> pm.Model:
+    """Group estimates with a group-level predictor: groups exchangeable given ``x``.
+
+    theta_j = mu + beta x_j + eta_j with eta_j ~ Normal(0, tau), y_j ~ Normal(theta_j,
+    sigma_j) with sigma_j known; mu ~ Normal(0, ``mu_prior_sd``), beta ~ Normal(0,
+    ``beta_prior_sd``). With x_j = 1 for private and 0 for public schools, beta is the
+    private schools' systematic difference and tau the spread left unexplained.
+
+    Parameters
+    ----------
+    y : array_like
+        Group estimates.
+    sigma : array_like
+        Their known standard errors (> 0).
+    x : array_like
+        The group-level predictor, one number (or bool) per group.
+    groups : sequence of str, optional
+        Group labels for the ``dim`` coordinate; default "0", "1", ...
+    dim : str
+        Name of the group dimension.
+    parameterization : {"centered", "non_centered"}
+        Sample theta directly, or theta_offset = eta / tau.
+    mu_prior_sd, beta_prior_sd : float
+        Standard deviations of the Normal(0, .) priors on mu and beta.
+    tau_prior : frozen scipy.stats distribution, optional
+        As in :func:`eight_schools`; default ``stats.halfnorm(scale=10)``.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model: ``mu``, ``beta``, ``tau``, ``theta`` (dim ``dim``),
+        ``theta_offset`` when non-centred, and the observed ``y``.
+
+    References
+    ----------
+    Gelman & Hill (2007), Chapter 12 (group-level predictors); the chapter
+    "Eight Schools".
+
+    Examples
+    --------
+    >>> model = hierarchical_with_covariate([3.0, 9.0, 12.0], [5.0, 6.0, 5.0], [0, 1, 1])
+    >>> sorted(model.named_vars)
+    ['beta', 'mu', 'tau', 'theta', 'theta_offset', 'y']
+    """
+    y, sigma, labels = _estimates_with_errors(y, sigma, groups)
+    x = as_finite_array(x, "x")
+    if len(x) != len(y):
+        raise ValueError(f"x must have one entry per entry of y ({len(y)}), got {len(x)}")
+    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    with pm.Model(coords={dim: labels}) as model:
+        mu = pm.Normal("mu", mu=0.0, sigma=positive_scalar(mu_prior_sd, "mu_prior_sd"))
+        beta = pm.Normal("beta", mu=0.0, sigma=positive_scalar(beta_prior_sd, "beta_prior_sd"))
+        tau = _tau(stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior)
+        theta = _normal_effects(
+            "theta", mean=mu + beta * x, sd=tau, parameterization=parameterization, dim=dim
+        )
+        pm.Normal("y", mu=theta, sigma=sigma, observed=y, dims=dim)
+    return model
+
+
+def _group_labels(groups: Sequence[str] | None, n_groups: int, what: str) -> list[str]:
+    """The labels of ``n_groups`` groups: ``groups`` as strings, or "0", "1", ..."""
+    labels = [str(i) for i in range(n_groups)] if groups is None else [str(g) for g in groups]
+    if len(labels) != n_groups:
+        raise ValueError(f"groups must have one label per {what} ({n_groups}), got {len(labels)}")
+    return labels
+
+
+def dirichlet_multinomial(
+    counts: ArrayLike,
+    *,
+    marginal: bool = False,
+    groups: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    dims: tuple[str, str] = ("group", "category"),
+) -> pm.Model:
+    """Category counts of several groups whose proportions vary around a common pattern.
+
+    alpha ~ Exponential(1), pi0 ~ Dirichlet(1, ..., 1), pi_r ~ Dirichlet(alpha * pi0)
+    and y_r ~ Multinomial(n_r, pi_r), with n_r the total of row r. pi0 is the common
+    pattern (the mean of every pi_r) and alpha the concentration: the larger alpha, the
+    closer every group's proportions stay to pi0. Given alpha and pi0, the posterior of
+    pi_r is Dirichlet(alpha * pi0 + y_r), a compromise between pi0 and the group's own
+    proportions y_r / n_r with weight alpha / (alpha + n_r) on pi0.
+
+    With ``marginal=True`` the pi_r are integrated out: y_r ~ DirichletMultinomial(n_r,
+    alpha * pi0). The posterior of (alpha, pi0) is the same; the model has fewer
+    parameters and no ``pi``, which can be recovered afterwards by drawing
+    pi_r ~ Dirichlet(alpha * pi0 + y_r) for each posterior draw of alpha and pi0.
+
+    Parameters
+    ----------
+    counts : array_like
+        Counts of shape (groups, categories): whole numbers >= 0, every group with at
+        least one observation. The index and columns of a DataFrame become the labels.
+    marginal : bool
+        Integrate the group proportions out (``True``) or sample them (``False``).
+    groups, categories : sequence of str, optional
+        Labels of the rows and columns; default those of a DataFrame, else "0", "1", ...
+    dims : tuple of two str
+        Names of the group and category dimensions, e.g. ``("region", "category")``.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model: ``alpha``, ``pi0`` (dim category), ``pi`` (dims ``dims``;
+        only when ``marginal`` is False) and the observed ``y`` (dims ``dims``).
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not two-dimensional, has fewer than two categories, holds
+        negative, fractional or missing entries, or a group has no observation; or the
+        labels do not match its shape.
+    TypeError
+        If ``counts`` does not hold numbers.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Sections 3.4 and 23.2;
+    the chapter "Dirichlet-Multinomial".
+
+    Examples
+    --------
+    >>> model = dirichlet_multinomial([[3, 5, 2], [10, 12, 9]], dims=("region", "category"))
+    >>> sorted(model.named_vars), model.named_vars_to_dims["pi"]
+    (['alpha', 'pi', 'pi0', 'y'], ('region', 'category'))
+    >>> sorted(dirichlet_multinomial([[3, 5, 2], [10, 12, 9]], marginal=True).named_vars)
+    ['alpha', 'pi0', 'y']
+    """
+    table = as_count_array(counts, "counts", ndim=2)
+    n_groups, n_categories = table.shape
+    if n_categories < 2:
+        raise ValueError(f"counts must have two or more categories (columns), got {table.shape}")
+    totals = table.sum(axis=1)
+    if np.any(totals == 0):
+        raise ValueError(
+            f"counts must have at least one observation in every group; row "
+            f"{int(np.flatnonzero(totals == 0)[0])} is all zeros"
+        )
+    if isinstance(counts, pd.DataFrame):
+        groups = counts.index if groups is None else groups
+        categories = counts.columns if categories is None else categories
+    group_labels = _group_labels(groups, n_groups, "row of counts")
+    category_labels = [str(c) for c in range(n_categories)] if categories is None else categories
+    category_labels = [str(c) for c in category_labels]
+    if len(category_labels) != n_categories:
+        raise ValueError(
+            f"categories must have one label per column of counts ({n_categories}), "
+            f"got {len(category_labels)}"
+        )
+    if len(dims) != 2 or dims[0] == dims[1]:
+        raise ValueError(f"dims must name two different dimensions, got {dims!r}")
+    group_dim, category_dim = (str(d) for d in dims)
+    coords = {group_dim: group_labels, category_dim: category_labels}
+    with pm.Model(coords=coords) as model:
+        alpha = pm.Exponential("alpha", lam=1.0)
+        pi0 = pm.Dirichlet("pi0", a=np.ones(n_categories), dims=category_dim)
+        if marginal:
+            pm.DirichletMultinomial("y", n=totals, a=alpha * pi0, observed=table, dims=dims)
+        else:
+            pi = pm.Dirichlet("pi", a=alpha * pi0, dims=dims)
+            pm.Multinomial("y", n=totals, p=pi, observed=table, dims=dims)
+    return model
+
+
+def _link_scale_model(
+    labels: list[str],
+    *,
+    parameterization: Parameterization,
+    dim: str,
+    mu_prior_mean: float,
+    mu_prior_sd: float,
+    tau_prior_sd: float,
+) -> tuple[pm.Model, Any]:
+    """A model holding theta_j ~ Normal(mu, tau) on the link scale, and theta itself."""
+    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    with pm.Model(coords={dim: labels}) as model:
+        theta = _group_means(
+            pooling="partial",
+            parameterization=parameterization,
+            dim=dim,
+            mu_prior_mean=finite_scalar(mu_prior_mean, "mu_prior_mean"),
+            mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
+            tau_prior=stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd")),
+        )
+    return model, theta
+
+
+def hierarchical_poisson(
+    counts: ArrayLike,
+    exposure: ArrayLike,
+    *,
+    parameterization: Parameterization = "non_centered",
+    groups: Sequence[str] | None = None,
+    dim: str = "group",
+    mu_prior_mean: float = 0.0,
+    mu_prior_sd: float = 1.0,
+    tau_prior_sd: float = 1.0,
+) -> pm.Model:
+    """Event counts with exposures, the groups' rates drawn from a log-normal population.
+
+    theta_j = log(rate_j) ~ Normal(mu, tau), mu ~ Normal(``mu_prior_mean``,
+    ``mu_prior_sd``), tau ~ HalfNormal(``tau_prior_sd``) and
+    y_j ~ Poisson(rate_j * exposure_j): the partial-pooling model of
+    :func:`group_summaries` on the log scale, with a Poisson likelihood. Non-centred,
+    theta_j = mu + tau * theta_offset_j.
+
+    Parameters
+    ----------
+    counts : array_like
+        Event counts y_j: whole numbers >= 0, one per group.
+    exposure : array_like
+        Exposures e_j > 0 (patient-days, person-years, ...), one per group.
+    parameterization : {"centered", "non_centered"}
+        Sample theta directly, or theta_offset.
+    groups : sequence of str, optional
+        Group labels for the ``dim`` coordinate; default "0", "1", ...
+    dim : str
+        Name of the group dimension (e.g. ``"hospital"``).
+    mu_prior_mean, mu_prior_sd, tau_prior_sd : float
+        Hyperprior settings, on the log scale.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model: ``mu``, ``tau``, ``theta`` (log rates), ``theta_offset``
+        when non-centred, ``rate`` (= exp(theta)) and the observed ``y``, all group
+        quantities with dim ``dim``.
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` holds negative, fractional or missing entries or is not
+        one-dimensional, an exposure is not positive, lengths differ, or a prior setting
+        is invalid.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Sections 2.6 and 16.1;
+    the chapter "Same pattern, other likelihoods".
+
+    Examples
+    --------
+    >>> model = hierarchical_poisson([2, 14, 3], [2.1, 5.0, 1.3], dim="hospital")
+    >>> sorted(model.named_vars)
+    ['mu', 'rate', 'tau', 'theta', 'theta_offset', 'y']
+    """
+    counts = as_count_array(counts, "counts", ndim=1)
+    exposure = as_positive_array(exposure, "exposure")
+    if exposure.size != counts.size:
+        raise ValueError(
+            f"exposure must have one entry per count ({counts.size}), got {exposure.size}"
+        )
+    model, theta = _link_scale_model(
+        _group_labels(groups, counts.size, "count"),
+        parameterization=parameterization,
+        dim=dim,
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_prior_sd=tau_prior_sd,
+    )
+    with model:
+        rate = pm.Deterministic("rate", pm.math.exp(theta), dims=dim)
+        pm.Poisson("y", mu=rate * exposure, observed=counts, dims=dim)
+    return model
+
+
+def hierarchical_binomial(
+    successes: ArrayLike,
+    trials: ArrayLike,
+    *,
+    parameterization: Parameterization = "non_centered",
+    groups: Sequence[str] | None = None,
+    dim: str = "group",
+    mu_prior_mean: float = 0.0,
+    mu_prior_sd: float = 1.5,
+    tau_prior_sd: float = 1.0,
+) -> pm.Model:
+    """Successes out of trials, the groups' probabilities drawn from a logit-normal population.
+
+    theta_j = logit(p_j) ~ Normal(mu, tau), mu ~ Normal(``mu_prior_mean``,
+    ``mu_prior_sd``), tau ~ HalfNormal(``tau_prior_sd``) and y_j ~ Binomial(n_j, p_j):
+    the partial-pooling model of :func:`group_summaries` on the logit scale, with a
+    Binomial likelihood. Non-centred, theta_j = mu + tau * theta_offset_j.
+
+    Parameters
+    ----------
+    successes : array_like
+        Successes y_j: whole numbers >= 0, one per group.
+    trials : array_like
+        Trials n_j: whole numbers >= 1 and >= y_j, one per group.
+    parameterization : {"centered", "non_centered"}
+        Sample theta directly, or theta_offset.
+    groups : sequence of str, optional
+        Group labels for the ``dim`` coordinate; default "0", "1", ...
+    dim : str
+        Name of the group dimension (e.g. ``"player"``).
+    mu_prior_mean, mu_prior_sd, tau_prior_sd : float
+        Hyperprior settings, on the logit scale; the default Normal(0, 1.5) on mu is
+        nearly flat on the probability scale.
+
+    Returns
+    -------
+    pymc.Model
+        The unsampled model: ``mu``, ``tau``, ``theta`` (logits), ``theta_offset`` when
+        non-centred, ``p`` (= logistic(theta)) and the observed ``y``, all group
+        quantities with dim ``dim``.
+
+    Raises
+    ------
+    ValueError
+        If a count is negative, fractional or missing, a group has no trials or more
+        successes than trials, lengths differ, or a prior setting is invalid.
+
+    References
+    ----------
+    Gelman & Hill (2007), *Data Analysis Using Regression and Multilevel/Hierarchical
+    Models*, Chapter 14; the chapter "Same pattern, other likelihoods".
+
+    Examples
+    --------
+    >>> model = hierarchical_binomial([2, 8, 19], [4, 10, 25], dim="player")
+    >>> sorted(model.named_vars)
+    ['mu', 'p', 'tau', 'theta', 'theta_offset', 'y']
+    """
+    successes = as_count_array(successes, "successes", ndim=1)
+    trials = as_count_array(trials, "trials", ndim=1)
+    if trials.size != successes.size:
+        raise ValueError(
+            f"trials must have one entry per entry of successes ({successes.size}), "
+            f"got {trials.size}"
+        )
+    if np.any(trials < 1):
+        raise ValueError("trials must be at least 1 for every group")
+    if np.any(successes > trials):
+        raise ValueError("successes must not exceed trials in any group")
+    model, theta = _link_scale_model(
+        _group_labels(groups, successes.size, "group"),
+        parameterization=parameterization,
+        dim=dim,
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_prior_sd=tau_prior_sd,
+    )
+    with model:
+        pm.Deterministic("p", pm.math.invlogit(theta), dims=dim)
+        pm.Binomial("y", n=trials, logit_p=theta, observed=successes, dims=dim)
     return model

@@ -8,14 +8,25 @@ global state.
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.tri as tri
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
+from scipy import stats
 
 from companion._checks import as_finite_array, as_positive_array, same_length
 
-__all__ = ["POOLING_LABELS", "pooling_comparison", "shrinkage_arrows"]
+__all__ = [
+    "POOLING_LABELS",
+    "dirichlet_simplex",
+    "forest",
+    "funnel_scatter",
+    "plate_diagrams",
+    "pooling_comparison",
+    "shrinkage_arrows",
+    "tau_vs_exact",
+]
 
 POOLING_LABELS = {
     "complete": "Complete pooling",
@@ -172,4 +183,318 @@ def shrinkage_arrows(
     ax.set_xticks([0, 1], ["no pooling", "partial pooling"])
     ax.set_xlim(-0.5, 1.3)
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def forest(
+    intervals: pd.DataFrame,
+    *,
+    raw: pd.DataFrame | None = None,
+    reference: float | None = None,
+    prob: float = 0.9,
+    ax: Axes | None = None,
+) -> Axes:
+    """Forest plot: one row per group, posterior interval and mean, raw estimate beside it.
+
+    Parameters
+    ----------
+    intervals : pandas.DataFrame
+        Columns ``group``, ``mean``, ``lower``, ``upper`` (e.g. from
+        :func:`companion.diagnostics.posterior_intervals`); the first group is drawn at
+        the top.
+    raw : pandas.DataFrame, optional
+        Raw estimates indexed by group label, with columns ``y`` and ``sigma`` (e.g.
+        ``schools.set_index("school")``): drawn as open circles with their central
+        ``prob`` Normal interval y +/- z sigma, just below each posterior row.
+    reference : float, optional
+        A value to mark with a dashed vertical line (e.g. the posterior mean of mu).
+    prob : float
+        Probability of the raw intervals; match it to that of ``intervals``.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    if not isinstance(intervals, pd.DataFrame) or not _COLUMNS - {"pooling"} <= set(
+        intervals.columns
+    ):
+        raise ValueError("intervals must be a DataFrame with columns group, mean, lower, upper")
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must be in (0, 1), got {prob!r}")
+    groups = [str(g) for g in intervals["group"]]
+    if raw is not None:
+        if not isinstance(raw, pd.DataFrame) or not {"y", "sigma"} <= set(raw.columns):
+            raise ValueError("raw must be a DataFrame with columns y and sigma, indexed by group")
+        missing = sorted(set(groups) - {str(g) for g in raw.index})
+        if missing:
+            raise ValueError(f"raw has no row for the groups {missing}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.45 * len(groups) + 1.2), layout="constrained")
+    rows = np.arange(len(groups))[::-1].astype(float)
+    means = intervals["mean"].to_numpy(dtype=float)
+    ax.errorbar(
+        means,
+        rows,
+        xerr=[means - intervals["lower"].to_numpy(), intervals["upper"].to_numpy() - means],
+        fmt="o",
+        color="C0",
+        elinewidth=2.5,
+        capsize=0,
+        label=f"posterior mean and {prob:.0%} interval",
+    )
+    if raw is not None:
+        table = raw.set_axis([str(g) for g in raw.index]).loc[groups]
+        z = stats.norm.ppf(0.5 + prob / 2)
+        ax.errorbar(
+            table["y"],
+            rows - 0.25,
+            xerr=z * table["sigma"].to_numpy(),
+            fmt="o",
+            mfc="white",
+            color="C1",
+            elinewidth=1,
+            capsize=2,
+            label=f"raw estimate and {prob:.0%} interval",
+        )
+    if reference is not None:
+        ax.axvline(reference, color="0.4", linestyle="--", linewidth=1, label="population mean")
+    ax.set_yticks(rows, groups)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def tau_vs_exact(
+    tau_draws: ArrayLike,
+    posterior,
+    *,
+    log_scale: bool = False,
+    bins: int = 50,
+    label: str = "MCMC draws",
+    ax: Axes | None = None,
+) -> Axes:
+    """Histogram of MCMC draws of tau with the exact posterior density drawn over it.
+
+    Parameters
+    ----------
+    tau_draws : array_like
+        Draws of tau (> 0), e.g. ``idata.posterior["tau"].values.ravel()``.
+    posterior : NormalHierarchyPosterior
+        The exact posterior (:func:`companion.exact.normal_hierarchy`).
+    log_scale : bool
+        Plot log(tau) and its density tau * p(tau | y) instead: this shows the region
+        of small tau, where a centred sampler falls short.
+    bins : int
+        Number of histogram bins.
+    label : str
+        Legend label of the histogram.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    tau = as_positive_array(tau_draws, "tau_draws")
+    if not callable(getattr(posterior, "tau_density", None)):
+        raise TypeError("posterior must be an exact posterior with a tau_density method")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    high = max(float(posterior.quantile(0.999)["tau"]), float(tau.max()))
+    if log_scale:
+        low = min(float(posterior.quantile(0.001)["tau"]), float(tau.min()))
+        grid = np.exp(np.linspace(np.log(low), np.log(high), 400))
+        ax.hist(np.log(tau), bins=bins, density=True, color="C0", alpha=0.5, label=label)
+        ax.plot(np.log(grid), grid * posterior.tau_density(grid), color="k", label="exact")
+        ax.set_xlabel(r"$\log\tau$")
+    else:
+        grid = np.linspace(0.0, high, 400)
+        ax.hist(tau, bins=bins, range=(0.0, high), density=True, color="C0", alpha=0.5, label=label)
+        ax.plot(grid, posterior.tau_density(grid), color="k", label="exact")
+        ax.set_xlabel(r"$\tau$")
+    ax.set_ylabel("density")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def funnel_scatter(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    diverging: ArrayLike | None = None,
+    color: str = "C0",
+    label: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Scatter of draws, with divergent transitions marked in red on top.
+
+    Used with a group effect on the x axis and the log of its scale on the y axis
+    (x_1 against v for Neal's funnel, theta_1 against log tau for a hierarchical
+    model), where a centred sampler's divergences gather at the funnel's neck.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Coordinates of the draws (same length).
+    diverging : array_like of bool, optional
+        Whether each draw ended a divergent transition (e.g.
+        ``idata.sample_stats["diverging"].values.ravel()``).
+    color : str
+        Colour of the ordinary draws.
+    label : str, optional
+        Legend label of the ordinary draws.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    x = as_finite_array(x, "x")
+    y = as_finite_array(y, "y")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4), layout="constrained")
+    ax.scatter(x, y, s=4, alpha=0.3, color=color, label=label, rasterized=True)
+    if diverging is not None:
+        flags = np.asarray(diverging)
+        if flags.dtype != bool or flags.shape != x.shape:
+            raise ValueError(f"diverging must be {len(x)} booleans, one per draw")
+        count = int(flags.sum())
+        ax.scatter(x[flags], y[flags], s=12, color="C3", label=f"divergent ({count})", zorder=3)
+    if label is not None or diverging is not None:
+        ax.legend(loc="best", fontsize="small", markerscale=2)
+    return ax
+
+
+def plate_diagrams(
+    models: Mapping[str, object], *, dpi: int = 150, axes: Sequence[Axes] | None = None
+) -> np.ndarray:
+    """Plate diagrams of PyMC models side by side, one titled panel per model.
+
+    Each panel is ``pm.model_to_graphviz(model)`` rendered by Graphviz (its ``dot``
+    program is installed by the course's set-up). Panels are sized in proportion to
+    their diagrams, so that the text has the same size in every panel.
+
+    Parameters
+    ----------
+    models : mapping of str to pymc.Model
+        Panel title -> model, in the order to draw them.
+    dpi : int
+        Resolution at which Graphviz renders the diagrams.
+    axes : sequence of matplotlib Axes, optional
+        Where to draw, one per model; default a new figure whose panels are sized in
+        proportion to the diagrams.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+        One axes per model, in the order given, each showing its diagram as an image.
+
+    Examples
+    --------
+    >>> from companion import models
+    >>> axes = plate_diagrams({"Eight Schools": models.eight_schools(schools)})  # doctest: +SKIP
+    """
+    import io
+
+    import pymc as pm
+
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must be a non-empty mapping of title -> pymc.Model")
+    images = []
+    for title, model in models.items():
+        if not isinstance(model, pm.Model):
+            raise TypeError(f"models[{title!r}] must be a pymc.Model, got {type(model).__name__}")
+        png = pm.model_to_graphviz(model, dpi=dpi).pipe(format="png")
+        images.append(plt.imread(io.BytesIO(png)))
+    if axes is None:
+        width = sum(image.shape[1] for image in images) / dpi
+        height = max(image.shape[0] for image in images) / dpi + 0.4  # room for the titles
+        _, axes = plt.subplots(
+            1,
+            len(images),
+            figsize=(width, height),
+            width_ratios=[image.shape[1] for image in images],
+            layout="constrained",
+            squeeze=False,
+        )
+    axes = np.ravel(axes)
+    if len(axes) != len(images):
+        raise ValueError(f"axes must hold {len(images)} Axes (one per model), got {len(axes)}")
+    for ax, title, image in zip(axes, models, images, strict=True):
+        ax.imshow(image)
+        ax.set_anchor("N")  # diagrams of different heights hang from one line
+        ax.set_title(title)
+        ax.set_axis_off()
+    return axes
+
+
+def dirichlet_simplex(
+    concentration: ArrayLike,
+    *,
+    labels: Sequence[str] = ("1", "2", "3"),
+    resolution: int = 120,
+    ax: Axes | None = None,
+) -> Axes:
+    """Density of a three-category Dirichlet distribution drawn on its triangle.
+
+    Every point of the equilateral triangle is a probability vector (pi_1, pi_2, pi_3):
+    the corners are the vectors that put everything on one category, the centre is
+    (1/3, 1/3, 1/3). Colours show the density; a cross marks the mean a / sum(a).
+    Densities that grow without bound at an edge (a concentration below 1) are
+    coloured up to their 98th percentile on the grid, so the interior stays visible.
+
+    Parameters
+    ----------
+    concentration : array_like
+        The three concentrations a_1, a_2, a_3 (> 0).
+    labels : sequence of three str
+        Category names written at the corners.
+    resolution : int
+        Number of grid steps along each edge (>= 10).
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on (axis lines hidden, equal aspect).
+    """
+    a = as_positive_array(concentration, "concentration")
+    if a.size != 3:
+        raise ValueError(f"concentration must have three entries, got {a.size}")
+    if len(labels) != 3:
+        raise ValueError(f"labels must name the three categories, got {len(labels)}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 10:
+        raise ValueError(f"resolution must be an integer >= 10, got {resolution!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.3), layout="constrained")
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+    steps = np.arange(resolution + 1)
+    i, j = (grid.ravel() for grid in np.meshgrid(steps, steps, indexing="ij"))
+    inside = i + j <= resolution
+    # Grid points a little inside the triangle, where every density is finite.
+    margin = 1e-3
+    weights = np.column_stack([i[inside], j[inside], resolution - i[inside] - j[inside]])
+    weights = margin + (1 - 3 * margin) * weights / resolution
+    points = weights @ corners
+    density = stats.dirichlet(a).pdf(weights.T)
+    ceiling = np.quantile(density, 0.98)
+    triangulation = tri.Triangulation(points[:, 0], points[:, 1])
+    ax.tricontourf(triangulation, np.minimum(density, ceiling), levels=14, cmap="viridis")
+    mean = (a / a.sum()) @ corners
+    ax.plot(*mean, marker="x", color="white", markersize=8, markeredgewidth=2)
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="0.2", linewidth=1)
+    offsets = [(-0.04, -0.05, "right"), (1.04, -0.05, "left"), (0.5, 0.9, "center")]
+    for (x, y, align), label in zip(offsets, labels, strict=True):
+        ax.text(x, y, str(label), ha=align, va="center")
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(f"a = ({', '.join(f'{value:g}' for value in a)})")
     return ax

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from companion.data import InstructorStudy, load_eight_schools, simulate_instructors
+from companion.data import (
+    InstructorStudy,
+    load_efron_morris,
+    load_eight_schools,
+    simulate_instructors,
+)
 
 # Gelman et al. (2013), Bayesian Data Analysis, 3rd ed., Table 5.2 (Rubin 1981):
 # school, estimated treatment effect y_j, standard error sigma_j.
@@ -156,3 +161,64 @@ def test_bad_input_names_the_argument(kwargs, error, match):
     arguments = dict(seed=1) | kwargs
     with pytest.raises(error, match=match):
         simulate_instructors(**arguments)
+
+
+# --------------------------------------------------------------------------- Efron-Morris
+
+# Efron & Morris (1975), JASA 70(350), 311-319, Table 1: player, batting average in the
+# first 45 at-bats, at-bats and batting average over the rest of the 1970 season.
+EFRON_MORRIS_TABLE_1 = [
+    ("Clemente", 0.400, 367, 0.346),
+    ("Robinson", 0.378, 426, 0.298),
+    ("Howard", 0.356, 521, 0.276),
+    ("Johnstone", 0.333, 275, 0.222),
+    ("Berry", 0.311, 418, 0.273),
+    ("Spencer", 0.311, 466, 0.270),
+    ("Kessinger", 0.289, 586, 0.263),
+    ("Alvarado", 0.267, 138, 0.210),
+    ("Santo", 0.244, 510, 0.269),
+    ("Swoboda", 0.244, 200, 0.230),
+    ("Unser", 0.222, 277, 0.264),
+    ("Williams", 0.222, 270, 0.256),
+    ("Scott", 0.222, 435, 0.303),
+    ("Petrocelli", 0.222, 538, 0.264),
+    ("Rodriguez", 0.222, 186, 0.226),
+    ("Campaneris", 0.200, 558, 0.285),
+    ("Munson", 0.178, 408, 0.316),
+    ("Alvis", 0.156, 70, 0.200),
+]
+
+
+def test_efron_morris_matches_table_1():
+    """Players in order; hits / 45 rounds to the published early average; the rest-of-season
+    at-bats and averages equal the published ones."""
+    players = load_efron_morris()
+    assert list(players.columns) == [
+        "player",
+        "hits",
+        "at_bats",
+        "average",
+        "remaining_at_bats",
+        "remaining_average",
+    ]
+    names, early, remaining_at_bats, remaining = zip(*EFRON_MORRIS_TABLE_1, strict=True)
+    assert [name.split()[-1] for name in players["player"]] == list(names)
+    assert (players["at_bats"] == 45).all()
+    np.testing.assert_array_equal(players["average"].round(3), early)
+    np.testing.assert_array_equal(players["remaining_at_bats"], remaining_at_bats)
+    np.testing.assert_array_equal(players["remaining_average"], remaining)
+
+
+def test_efron_morris_early_average_is_hits_over_at_bats():
+    """average = hits / at_bats exactly, with integer counts; 215 hits in 810 at-bats."""
+    players = load_efron_morris()
+    assert players["hits"].dtype.kind == "i" and players["at_bats"].dtype.kind == "i"
+    np.testing.assert_array_equal(players["average"], players["hits"] / players["at_bats"])
+    assert players["hits"].sum() == 215
+
+
+def test_efron_morris_returns_fresh_copies():
+    """Each call returns an independent frame."""
+    first = load_efron_morris()
+    first.loc[0, "hits"] = 0
+    assert load_efron_morris().loc[0, "hits"] == 18

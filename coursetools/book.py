@@ -1,0 +1,264 @@
+"""Build helpers for the book: launch notebooks and the student edition's configuration.
+
+Launch notebooks
+----------------
+The chapters are MyST Markdown notebooks. Colab and Binder cannot run a ``.md`` file (they
+open it as raw text), so ``python -m coursetools.book launch-notebooks`` (run by
+``make book``) writes, for every chapter in ``_toc.yml`` that is a notebook (its front
+matter has a kernelspec), ``book/<chapter>.ipynb`` next to it:
+
+- the chapter's cells, converted by jupytext, without outputs;
+- a first cell that installs what the chapter imports and a fresh Colab or Binder session
+  lacks: the companion package (from the repository and branch named in ``_config.yml``),
+  ``myst-nb`` (for ``glue``) and ``graphviz`` (for the plate diagrams).
+
+sphinx-book-theme points its launch buttons at ``<chapter>.ipynb`` when that file exists
+beside the ``.md`` source, so the buttons open these notebooks from the repository: they
+are committed. ``book/*.ipynb`` is in the book's ``exclude_patterns`` (they are not pages).
+The output is deterministic (cell ids numbered, metadata reduced to the kernelspec), so
+``launch-notebooks --check`` fails when a committed notebook is out of date or missing.
+
+Student edition
+---------------
+``python -m coursetools.book student-config OUTPUT`` writes a copy of ``_config.yml`` for
+``make book-student``: sphinx-exercise's ``hide_solutions`` removes the solutions, and the
+page sources (``.md``/``.ipynb`` downloads, launch notebooks), which contain the
+solutions, are not published.
+
+Sphinx extension
+----------------
+Listed in ``_config.yml``'s ``extra_extensions``, this module also works around a Sphinx
+7.4 bug: an inline script registered after the builder starts (sphinx-thebe's
+configuration, sphinx-togglebutton's selector) is written into every page twice, and the
+second ``const THEBE_JS_URL`` is a JavaScript error in the reader's browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+__all__ = [
+    "chapter_sources",
+    "install_cell_source",
+    "launch_notebook",
+    "main",
+    "setup",
+    "student_config",
+    "write_launch_notebooks",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Module imported by the chapters -> what pip installs when it is missing. The companion's
+# own requirement is added from the repository named in _config.yml.
+EXTRA_REQUIREMENTS = {"myst_nb": "myst-nb", "graphviz": "graphviz"}
+
+INSTALL_TEMPLATE = """\
+# Install what this chapter needs when it is missing (a fresh Colab or Binder session):
+# the course's companion package, myst-nb (glue) and graphviz (plate diagrams).
+import importlib
+import importlib.util
+import subprocess
+import sys
+
+requirements = {{
+{requirements}}}
+missing = [spec for name, spec in requirements.items() if importlib.util.find_spec(name) is None]
+if missing:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    importlib.invalidate_caches()
+"""
+
+
+def _load_config(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+
+
+def install_cell_source(repository_url: str, *, branch: str = "main") -> str:
+    """Source of the first cell of every launch notebook.
+
+    Parameters
+    ----------
+    repository_url : str
+        The book's repository on GitHub (``repository.url`` in ``_config.yml``).
+    branch : str
+        The branch to install the companion from (``repository.branch``).
+
+    Returns
+    -------
+    str
+        Python code that pip-installs the companion (from ``repository_url`` at
+        ``branch``), myst-nb and graphviz, each only when it cannot be imported.
+
+    Examples
+    --------
+    >>> "git+https://github.com/o/r.git@main" in install_cell_source("https://github.com/o/r")
+    True
+    """
+    if not repository_url.startswith("https://"):
+        raise ValueError(f"repository_url must be an https:// URL, got {repository_url!r}")
+    url = repository_url.removesuffix("/").removesuffix(".git")
+    requirements = {"companion": f"companion @ git+{url}.git@{branch}", **EXTRA_REQUIREMENTS}
+    lines = "".join(f"    {module!r}: {spec!r},\n" for module, spec in requirements.items())
+    return INSTALL_TEMPLATE.format(requirements=lines.replace("'", '"'))
+
+
+def chapter_sources(root: Path = REPO) -> list[Path]:
+    """The chapters listed in ``_toc.yml`` that are notebooks (their front matter has a kernelspec).
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder (holding ``_toc.yml`` and ``_config.yml``).
+
+    Returns
+    -------
+    list of Path
+        The ``.md`` sources, sorted by path.
+    """
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    site_map = parse_toc_yaml(root / "_toc.yml")
+    sources = []
+    for docname in site_map:
+        source = root / f"{docname}.md"
+        if source.exists() and "kernelspec" in jupytext.read(source).metadata:
+            sources.append(source)
+    return sorted(sources)
+
+
+def launch_notebook(
+    source: Path, *, repository_url: str, branch: str = "main"
+) -> nbformat.NotebookNode:
+    """The launch notebook of one chapter: its cells, after a cell installing what it needs.
+
+    Parameters
+    ----------
+    source : Path
+        A MyST Markdown notebook (``book/<chapter>.md``).
+    repository_url, branch : str
+        Where the companion is installed from (see :func:`install_cell_source`).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        A valid nbformat 4 notebook without outputs, with numbered cell ids and only the
+        kernelspec and language in its metadata.
+    """
+    chapter = jupytext.read(source)
+    install = nbformat.v4.new_code_cell(install_cell_source(repository_url, branch=branch))
+    notebook = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    for index, cell in enumerate([install, *chapter.cells]):
+        cell = copy.deepcopy(cell)
+        cell["id"] = f"cell-{index}"
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        notebook.cells.append(cell)
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Path]:
+    """Write ``<chapter>.ipynb`` beside every notebook chapter, or check they are current.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder.
+    check : bool
+        If true, write nothing and return the notebooks that are missing or out of date.
+
+    Returns
+    -------
+    list of Path
+        The notebooks written (or, with ``check``, those that need writing).
+    """
+    repository = _load_config(root)["repository"]
+    changed = []
+    for source in chapter_sources(root):
+        notebook = launch_notebook(
+            source, repository_url=repository["url"], branch=repository.get("branch", "main")
+        )
+        text = nbformat.writes(notebook) + "\n"
+        target = source.with_suffix(".ipynb")
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changed.append(target)
+            if not check:
+                target.write_text(text, encoding="utf-8")
+    return changed
+
+
+def student_config(root: Path = REPO) -> dict:
+    """``_config.yml`` for the student edition: no solutions, no page sources.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder.
+
+    Returns
+    -------
+    dict
+        The book's configuration with sphinx-exercise's ``hide_solutions`` on, and the
+        download button, launch buttons and copied sources (which hold the solutions) off.
+    """
+    config = _load_config(root)
+    config["title"] = f"{config['title']} (student edition)"
+    config["html"]["use_download_button"] = False
+    config["launch_buttons"] = {"binderhub_url": "", "colab_url": ""}
+    sphinx_config = config["sphinx"].setdefault("config", {})
+    sphinx_config.update(hide_solutions=True, html_copy_source=False, html_show_sourcelink=False)
+    return config
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Write each script once: Sphinx 7.4 re-adds late inline scripts with filename ''."""
+    unique: dict[tuple, object] = {}
+    for script in context.get("script_files", []):
+        key = (script.filename or "", script.priority, *sorted(script.attributes.items()))
+        unique.setdefault(key, script)
+    context["script_files"] = list(unique.values())
+
+
+def setup(app) -> dict:
+    """Sphinx extension entry point (see the module docstring)."""
+    app.connect("html-page-context", _drop_duplicate_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    launch = commands.add_parser("launch-notebooks", help="write book/<chapter>.ipynb")
+    launch.add_argument("--check", action="store_true", help="only report stale notebooks")
+    student = commands.add_parser("student-config", help="write the student edition's config")
+    student.add_argument("output", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "student-config":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(yaml.safe_dump(student_config(), sort_keys=False), encoding="utf-8")
+        return 0
+    changed = write_launch_notebooks(check=args.check)
+    for path in changed:
+        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(REPO)}")
+    if args.check and changed:
+        print("Run `make launch-notebooks` and commit the notebooks.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

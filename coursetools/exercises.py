@@ -1,0 +1,423 @@
+"""Generate the student and solution notebooks from the otter-assign masters.
+
+``python -m coursetools.exercises`` (``make exercises``) reads every master notebook
+``assignments/<name>.ipynb`` and, for each one:
+
+1. runs ``otter assign`` on it in a temporary directory (the master holds the
+   questions, the solutions, the public tests and the hidden tests);
+2. writes the **student notebook** to ``exercises/<name>.ipynb``: no solutions, no
+   outputs, only the public tests (embedded in the notebook metadata, so the file is
+   self-contained and ``grader.check("q1")`` works wherever it is opened);
+3. executes the **solution notebook** (nbclient, kernel ``python3``) and writes it to
+   ``solutions/<name>.ipynb`` *with* its outputs, so that nbval can compare the cells
+   marked ``# NBVAL_CHECK_OUTPUT``; if any of the solution's own checks (public and
+   hidden tests) fails, nothing is written and the command fails;
+4. writes the **autograder** (the zip ``otter run`` grades with, holding every test) to
+   ``_build/autograder/<name>-autograder.zip``.
+
+Where the grading material lives
+--------------------------------
+The autograder zip is *not* committed: it is a build product of the master (which is
+committed) and the installed otter version, and zips carry timestamps. It is rebuilt
+on demand: :func:`ensure_autograder` (used by ``coursetools.grading``) rebuilds it when
+it is missing or when the master or otter's version changed since it was built (a
+``.stamp`` file next to the zip records a hash of both).
+
+Determinism
+-----------
+Running the command twice gives byte-identical notebooks, so ``--check`` can tell
+whether the committed notebooks are in sync with their masters:
+
+- cell ids are derived from the cell contents (otter would otherwise draw random ones);
+- notebook metadata is reduced to a fixed kernelspec and language name (no Python or
+  kernel versions), cell metadata loses nbclient's execution timestamps;
+- outputs are dropped where they cannot be reproduced: cells tagged
+  ``volatile-output`` in the master (MCMC fits: their draws depend on the machine's
+  floating point), otter's check cells (otter prints a random emoji), and standard
+  error streams (warnings) except in cells marked ``# NBVAL_CHECK_OUTPUT``;
+- cells marked ``# NBVAL_CHECK_OUTPUT`` must print rounded numbers only, because nbval
+  compares their outputs on every machine. The student notebook has the marker removed
+  (it stores no outputs to compare).
+
+The solution is executed **without** ``COMPANION_FAST``: the graded fit must reach
+R-hat < 1.01, which 300 draws per chain (the fast mode) miss for about half of the
+seeds (measured: 7 of 12 seeds with 2 chains, 1 of 16 with 4), while the course's
+default 1000 draws per chain cost about 2 s more. ``COMPANION_FAST`` is removed from
+the kernel's environment for the same reason.
+
+``python -m coursetools.exercises --check`` regenerates everything into a temporary
+directory and exits with status 1, printing a summary of the differences, when the
+committed notebooks are out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "VOLATILE_TAG",
+    "GeneratedNotebooks",
+    "build_autograder",
+    "ensure_autograder",
+    "find_masters",
+    "generate",
+    "main",
+    "normalise_notebook",
+    "strip_solution_markers",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VOLATILE_TAG = "volatile-output"
+"""Cell tag (set in the master) whose outputs are never stored in the solution notebook."""
+
+NBVAL_MARKER = "NBVAL_CHECK_OUTPUT"
+EXECUTION_TIMEOUT = 900
+"""Seconds any one cell of a solution notebook may run."""
+
+_MARKER_LINE = re.compile(rf"^\s*#\s*{NBVAL_MARKER}\s*$")
+_CHECK_CELL = re.compile(r"^\s*grader\.check(_all)?\(")
+_SOLUTION_SUFFIX = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$")
+_SOLUTION_DELIMITER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
+_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+_LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
+
+
+@dataclass(frozen=True)
+class GeneratedNotebooks:
+    """The notebooks generated from one master, as the text that would be committed."""
+
+    name: str
+    student: str
+    solution: str
+    autograder: Path
+
+
+def find_masters(assignments_dir: Path) -> list[Path]:
+    """All master notebooks ``<name>.ipynb`` in ``assignments_dir``, sorted by name."""
+    return sorted(p for p in Path(assignments_dir).glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _otter_version() -> str:
+    from otter import __version__
+
+    return __version__
+
+
+def _run_otter_assign(master: Path, result_dir: Path) -> None:
+    """``otter assign`` (without running the tests or making PDFs) into ``result_dir``."""
+    command = [sys.executable, "-m", "otter", "assign", "--no-run-tests", "--no-pdfs"]
+    completed = subprocess.run(
+        [*command, str(master), str(result_dir)], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"otter assign failed on {master}:\n{completed.stdout}\n{completed.stderr}".rstrip()
+        )
+
+
+def _copy_autograder_zip(result_dir: Path, name: str, destination: Path) -> Path:
+    zips = sorted((result_dir / "autograder").glob("*-autograder_*.zip"))
+    if len(zips) != 1:
+        raise RuntimeError(f"otter assign made {len(zips)} autograder zips for {name}, expected 1")
+    destination.mkdir(parents=True, exist_ok=True)
+    target = destination / f"{name}-autograder.zip"
+    shutil.copyfile(zips[0], target)
+    return target
+
+
+def _stamp(master: Path) -> str:
+    digest = hashlib.sha256(Path(master).read_bytes())
+    digest.update(_otter_version().encode())
+    return digest.hexdigest()
+
+
+def build_autograder(master: Path, destination: Path) -> Path:
+    """Build ``<destination>/<name>-autograder.zip`` from a master notebook.
+
+    Parameters
+    ----------
+    master : pathlib.Path
+        The otter-assign master ``<name>.ipynb``.
+    destination : pathlib.Path
+        Directory for the zip and its ``.stamp`` file (created if needed).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of the autograder zip.
+    """
+    master = Path(master).resolve()
+    with tempfile.TemporaryDirectory(prefix="otter-assign-") as tmp:
+        result_dir = Path(tmp) / "out"
+        _run_otter_assign(master, result_dir)
+        target = _copy_autograder_zip(result_dir, master.stem, Path(destination))
+    target.with_suffix(".stamp").write_text(_stamp(master) + "\n")
+    return target
+
+
+def ensure_autograder(master: Path, destination: Path) -> Path:
+    """The autograder zip of ``master`` in ``destination``, rebuilt only when stale.
+
+    It is stale when missing, or when the master or the otter version changed since it
+    was built (recorded in ``<name>-autograder.stamp``).
+    """
+    master = Path(master)
+    target = Path(destination) / f"{master.stem}-autograder.zip"
+    stamp = target.with_suffix(".stamp")
+    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == _stamp(master):
+        return target
+    return build_autograder(master, destination)
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _strip_marker_lines(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if not _MARKER_LINE.match(line))
+
+
+def _is_checked_by_nbval(cell) -> bool:
+    return any(_MARKER_LINE.match(line) for line in _source(cell).split("\n"))
+
+
+def _keep_output(cell, output) -> bool:
+    if output.get("output_type") == "stream" and output.get("name") == "stderr":
+        return _is_checked_by_nbval(cell)
+    return True
+
+
+def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbformat.NotebookNode:
+    """Make a generated notebook deterministic (see the module docstring).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        A notebook written by otter assign (executed or not).
+    keep_outputs : bool
+        Keep the reproducible outputs (solution notebooks) or drop all outputs
+        (student notebooks, which also lose their ``# NBVAL_CHECK_OUTPUT`` markers).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        A normalised copy.
+    """
+    nb = copy.deepcopy(nb)
+    otter_metadata = nb.metadata.get("otter")
+    nb.metadata = nbformat.NotebookNode(
+        {"kernelspec": dict(_KERNELSPEC), "language_info": dict(_LANGUAGE_INFO)}
+    )
+    if otter_metadata is not None:
+        nb.metadata["otter"] = otter_metadata
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+        source = _source(cell)
+        if cell.cell_type == "code":
+            tags = cell.metadata.get("tags", [])
+            volatile = VOLATILE_TAG in tags or _CHECK_CELL.match(source)
+            if not keep_outputs or volatile:
+                cell.outputs = []
+                cell.execution_count = None
+            else:
+                cell.outputs = [out for out in cell.outputs if _keep_output(cell, out)]
+            if not keep_outputs:
+                source = _strip_marker_lines(source)
+                cell.source = source
+        digest = hashlib.sha1(f"{cell.cell_type}\n{source}".encode()).hexdigest()[:12]
+        count = seen.get(digest, 0)
+        seen[digest] = count + 1
+        cell["id"] = digest if count == 0 else f"{digest}-{count}"
+    nbformat.validate(nb)
+    return nb
+
+
+def strip_solution_markers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove otter's ``# SOLUTION`` suffixes and ``# BEGIN/END SOLUTION`` lines from code.
+
+    otter assign leaves them in the solution notebook; they mean nothing to a reader.
+    """
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [
+            _SOLUTION_SUFFIX.sub("", line)
+            for line in _source(cell).split("\n")
+            if not _SOLUTION_DELIMITER.match(line)
+        ]
+        cell.source = "\n".join(lines)
+    return nb
+
+
+def _kernel_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("COMPANION_FAST", None)
+    env.setdefault("MPLBACKEND", "Agg")
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
+
+
+def _execute(nb: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = copy.deepcopy(nb)
+    client = NotebookClient(
+        nb,
+        timeout=EXECUTION_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=False,
+        record_timing=False,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute(env=_kernel_environment())
+    return nb
+
+
+def _failed_checks(nb: nbformat.NotebookNode) -> list[str]:
+    """Check cells of an executed solution notebook whose output is not a pass."""
+    failures = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not _CHECK_CELL.match(_source(cell)):
+            continue
+        text = "".join(
+            output.get("data", {}).get("text/plain", "") or output.get("text", "")
+            for output in cell.get("outputs", [])
+        )
+        if "passed" not in text or "failed" in text:
+            failures.append(f"{_source(cell).strip()}: {text.strip()[:2000]}")
+    return failures
+
+
+def _dumps(nb: nbformat.NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
+    """Run otter assign on ``master``, execute the solution and return both notebooks.
+
+    Parameters
+    ----------
+    master : pathlib.Path
+        The otter-assign master ``assignments/<name>.ipynb``.
+    autograder_dir : pathlib.Path
+        Where to put ``<name>-autograder.zip`` (and its stamp).
+
+    Returns
+    -------
+    GeneratedNotebooks
+        The student and solution notebooks as text, and the autograder's path.
+
+    Raises
+    ------
+    RuntimeError
+        If otter assign fails or the executed solution fails one of its own checks.
+    """
+    master = Path(master).resolve()
+    name = master.stem
+    with tempfile.TemporaryDirectory(prefix=f"exercises-{name}-") as tmp:
+        result_dir = Path(tmp) / "out"
+        _run_otter_assign(master, result_dir)
+        student = nbformat.read(result_dir / "student" / master.name, as_version=4)
+        solution_dir = result_dir / "autograder"
+        solution = strip_solution_markers(nbformat.read(solution_dir / master.name, as_version=4))
+        executed = _execute(solution, solution_dir)
+        failures = _failed_checks(executed)
+        if failures:
+            raise RuntimeError(
+                f"the solution of {name} fails its own tests:\n" + "\n".join(failures)
+            )
+        autograder = _copy_autograder_zip(result_dir, name, Path(autograder_dir))
+    autograder.with_suffix(".stamp").write_text(_stamp(master) + "\n")
+    return GeneratedNotebooks(
+        name=name,
+        student=_dumps(normalise_notebook(student, keep_outputs=False)),
+        solution=_dumps(normalise_notebook(executed, keep_outputs=True)),
+        autograder=autograder,
+    )
+
+
+def _diff_summary(path: Path, committed: str | None, regenerated: str, limit: int = 12) -> str:
+    if committed is None:
+        return f"{path}: missing (run `make exercises`)"
+    diff = list(
+        difflib.unified_diff(
+            committed.splitlines(), regenerated.splitlines(), "committed", "regenerated", n=0
+        )
+    )
+    changed = sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+    shown = "\n".join(f"    {line[:160]}" for line in diff[2 : 2 + limit])
+    more = "\n    ..." if len(diff) > 2 + limit else ""
+    return f"{path}: out of date ({changed} changed lines)\n{shown}{more}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: regenerate (default) or ``--check`` the exercise and solution notebooks."""
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.exercises",
+        description="Generate exercises/ and solutions/ from the otter-assign masters.",
+    )
+    parser.add_argument("--check", action="store_true", help="only report whether in sync")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root")
+    parser.add_argument("names", nargs="*", help="only these assignments (default: all)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    masters = find_masters(root / "assignments")
+    if args.names:
+        masters = [m for m in masters if m.stem in set(args.names)]
+        unknown = set(args.names) - {m.stem for m in masters}
+        if unknown:
+            parser.error(f"no master for {', '.join(sorted(unknown))} in {root / 'assignments'}")
+    if not masters:
+        print(f"no masters found in {root / 'assignments'}", file=sys.stderr)
+        return 1
+    autograder_dir = root / "_build" / "autograder"
+    problems = []
+    for master in masters:
+        print(f"{master.relative_to(root)}: otter assign, executing the solution ...", flush=True)
+        try:
+            generated = generate(master, autograder_dir=autograder_dir)
+        except RuntimeError as error:
+            print(f"ERROR: {error}", file=sys.stderr)
+            return 1
+        for folder, text in (("exercises", generated.student), ("solutions", generated.solution)):
+            path = root / folder / f"{generated.name}.ipynb"
+            committed = path.read_text(encoding="utf-8") if path.is_file() else None
+            if args.check:
+                if committed != text:
+                    problems.append(_diff_summary(path.relative_to(root), committed, text))
+            elif committed != text:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+                print(f"  wrote {path.relative_to(root)}")
+            else:
+                print(f"  {path.relative_to(root)} unchanged")
+        print(f"  autograder: {generated.autograder.relative_to(root)}")
+    if args.check:
+        if problems:
+            print("Notebooks out of sync with their masters:\n" + "\n".join(problems))
+            print("Run `make exercises` and commit the result.")
+            return 1
+        print("exercises/ and solutions/ are in sync with assignments/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""Tests of coursetools.grading: otter grades a folder of submissions inside bubblewrap.
+
+One folder of submissions is graded once per session through the command line
+(``python -m coursetools.grading``) and the tests read the CSV it wrote. Its files are
+built here from the committed notebooks: the solution, the blank student notebook, the
+solution with one wrong answer, and a set of bad or hostile submissions. The hostile
+ones report what they managed to do through their answer to question 5 (2 points if
+the sandbox held, 0 otherwise), and the tests also look for their traces on the host.
+
+Only two submissions run the MCMC fit (the solution and the one-wrong-answer notebook);
+the others stop short of it, so the session costs about two minutes on 2 cores.
+"""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursetools import grading
+from coursetools.exercises import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")]
+
+EXERCISE = REPO_ROOT / "exercises" / "01-pooling.ipynb"
+SOLUTION = REPO_ROOT / "solutions" / "01-pooling.ipynb"
+ASSIGNMENT = "01-pooling"
+SHORT_TIMEOUT = 25.0
+TOKEN = uuid.uuid4().hex[:12]
+"""Unique name part of the files the hostile submissions try to create on the host."""
+
+
+# ---------------------------------------------------------------------------- building notebooks
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def _replace_line(nb: nbformat.NotebookNode, pattern: str, replacement: str) -> None:
+    """Replace the one source line matching ``pattern`` (a regex) in a code cell."""
+    hits = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.split("\n")
+        for index, line in enumerate(lines):
+            if re.match(pattern, line):
+                lines[index] = replacement
+                hits += 1
+        cell.source = "\n".join(lines)
+    assert hits == 1, f"expected one line matching {pattern!r}, found {hits}"
+
+
+def _insert_after_init(nb: nbformat.NotebookNode, source: str) -> None:
+    """Insert a code cell right after otter's init cell (the first cell)."""
+    assert "otter.Notebook" in nb.cells[0].source
+    nb.cells.insert(1, nbformat.v4.new_code_cell(source))
+
+
+def _hostile_probe(submissions: Path, host_dir: Path) -> str:
+    """Code that tries to escape its sandbox and records every success in LEAKS."""
+    return f"""
+import glob, os, pathlib
+LEAKS = []
+for target in [
+    pathlib.Path({str(REPO_ROOT)!r}) / "escape-{TOKEN}.txt",
+    pathlib.Path({str(host_dir)!r}) / "escape-{TOKEN}.txt",
+    pathlib.Path({str(submissions)!r}) / "escape-{TOKEN}.txt",
+    pathlib.Path.home().parent.parent / "escape-{TOKEN}.txt",
+]:
+    try:
+        target.write_text("escaped")
+        LEAKS.append(f"wrote {{target}}")
+    except OSError:
+        pass
+for secret in [
+    pathlib.Path({str(submissions)!r}) / "alice.ipynb",
+    pathlib.Path({str(REPO_ROOT)!r}) / "pyproject.toml",
+    pathlib.Path({str(host_dir)!r}),
+]:
+    if secret.exists():
+        LEAKS.append(f"saw {{secret}}")
+LEAKS += [f"saw {{path}}" for path in glob.glob("/tmp/grade-*")]
+try:
+    import urllib.request
+    urllib.request.urlopen("http://example.com", timeout=3)
+    LEAKS.append("reached the network")
+except Exception:
+    pass
+LEAKS
+"""
+
+
+@pytest.fixture(scope="session")
+def host_dir(tmp_path_factory) -> Path:
+    """A host directory outside every submission's sandbox (under the host's /tmp)."""
+    return tmp_path_factory.mktemp("host")
+
+
+@pytest.fixture(scope="session")
+def submissions(tmp_path_factory, host_dir) -> Path:
+    """The folder of submissions graded by :func:`graded`."""
+    folder = tmp_path_factory.mktemp("submissions")
+    shutil.copyfile(SOLUTION, folder / "alice.ipynb")
+    shutil.copyfile(EXERCISE, folder / "bob.ipynb")
+
+    one_wrong = _read(SOLUTION)  # q1 with the unweighted mean and its naive standard error
+    _replace_line(one_wrong, r"^pooled_estimate = ", "pooled_estimate = float(np.mean(y))")
+    _replace_line(
+        one_wrong, r"^pooled_se = ", "pooled_se = float(np.std(y, ddof=1) / np.sqrt(len(y)))"
+    )
+    _write(one_wrong, folder / "carl.ipynb")
+
+    broken = _read(EXERCISE)
+    _insert_after_init(broken, 'raise RuntimeError("my notebook is broken")')
+    _write(broken, folder / "dora.ipynb")
+
+    crashing = _read(EXERCISE)
+    _insert_after_init(crashing, "import os\nos._exit(3)")
+    _write(crashing, folder / "dino.ipynb")
+
+    (folder / "emma.ipynb").write_bytes(b"")
+    (folder / "fred.txt").write_text("my answers are 7.69 and 4.07\n")
+    (folder / "gina.ipynb").write_text('{"cells": [ this is not JSON')
+    shutil.copyfile(EXERCISE, folder / "hank smith.ipynb")
+
+    unknown = _read(EXERCISE)
+    unknown.metadata["otter"]["assignment_name"] = "99-no-such-assignment"
+    _write(unknown, folder / "ivan.ipynb")
+
+    no_metadata = _read(EXERCISE)
+    del no_metadata.metadata["otter"]
+    _write(no_metadata, folder / "iris.ipynb")
+
+    hostile = _read(EXERCISE)
+    _insert_after_init(hostile, _hostile_probe(folder, host_dir))
+    _replace_line(hostile, r"^q5_answer = ", 'q5_answer = "a" if not LEAKS else "b"')
+    _write(hostile, folder / "jack.ipynb")
+
+    greedy = _read(EXERCISE)  # 6 GiB of writable memory is over the 4 GiB limit
+    _replace_line(
+        greedy,
+        r"^q5_answer = ",
+        "try:\n    hoard = bytearray(6 * 2**30)\n    q5_answer = 'b'\n"
+        "except MemoryError:\n    q5_answer = 'a'",
+    )
+    _write(greedy, folder / "luke.ipynb")
+
+    (folder / ".ipynb_checkpoints").mkdir()  # hidden: skipped
+    return folder
+
+
+def _grade_with_cli(folder: Path, output: Path, *extra: str) -> tuple[list[dict], str, float]:
+    start = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "coursetools.grading", str(folder), "--output", str(output), *extra],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "COMPANION_FAST": "1"},
+        check=False,
+    )
+    elapsed = time.monotonic() - start
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(output, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows, completed.stdout + completed.stderr, elapsed
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> grading.Sandbox:
+    """The sandbox the grader will use; these tests need a working bubblewrap."""
+    found = grading.detect_sandbox("auto")
+    assert found.kind == "bwrap", f"bubblewrap is needed to test the sandbox: {found.detail}"
+    return found
+
+
+@pytest.fixture(scope="session")
+def graded(submissions, tmp_path_factory, sandbox) -> dict:
+    """Grade the submissions folder once through the command line (2 jobs)."""
+    output = tmp_path_factory.mktemp("grades") / "grades.csv"
+    rows, log, elapsed = _grade_with_cli(submissions, output, "--jobs", "2")
+    return {"rows": rows, "log": log, "elapsed": elapsed}
+
+
+def _rows(graded: dict, file: str) -> list[dict]:
+    rows = [row for row in graded["rows"] if row["file"] == file]
+    assert rows, f"{file} is missing from the grade table"
+    return rows
+
+
+def _scores(graded: dict, file: str) -> dict[str, float]:
+    return {row["question"]: float(row["score"]) for row in _rows(graded, file)}
+
+
+@pytest.fixture(scope="session")
+def questions() -> dict[str, float]:
+    """Points per question, from the autograder (rebuilt if stale)."""
+    return grading.load_assignments(REPO_ROOT)[ASSIGNMENT].questions
+
+
+# ---------------------------------------------------------------------------- the grades
+
+
+def test_table_has_one_row_per_question_for_every_file(graded, submissions, questions):
+    """Every non-hidden file appears; notebooks of the assignment get one row per question."""
+    files = {path.name for path in submissions.iterdir() if not path.name.startswith(".")}
+    assert {row["file"] for row in graded["rows"]} == files
+    assert set(grading.GradeRow.columns()) <= set(graded["rows"][0])
+    for file in ["alice.ipynb", "bob.ipynb", "carl.ipynb", "dora.ipynb", "dino.ipynb"]:
+        assert [row["question"] for row in _rows(graded, file)] == list(questions)
+        assert all(row["assignment"] == ASSIGNMENT for row in _rows(graded, file))
+
+
+def test_solution_scores_full_marks(graded, questions):
+    """The solution notebook gets every question's maximum, as stated by the autograder."""
+    rows = _rows(graded, "alice.ipynb")
+    assert {row["question"]: float(row["max_score"]) for row in rows} == questions
+    assert _scores(graded, "alice.ipynb") == questions
+    assert all(row["reason"] == grading.ALL_PASSED for row in rows)
+    assert rows[0]["student"] == "alice"
+    assert sum(questions.values()) == 12
+
+
+def test_blank_student_notebook_scores_zero(graded, questions):
+    """The blank student notebook scores 0 on every question, each with a reason."""
+    assert _scores(graded, "bob.ipynb") == dict.fromkeys(questions, 0.0)
+    assert all(row["reason"] for row in _rows(graded, "bob.ipynb"))
+
+
+def test_one_wrong_answer_loses_exactly_that_question(graded, questions):
+    """A solution with a wrong question 1 loses q1's points and nothing else."""
+    scores = _scores(graded, "carl.ipynb")
+    assert scores == {**questions, "q1": 0.0}
+    (q1,) = [row for row in _rows(graded, "carl.ipynb") if row["question"] == "q1"]
+    assert "precision-weighted" in q1["reason"]
+
+
+@pytest.mark.parametrize(
+    ("file", "reason"),
+    [
+        ("dora.ipynb", r"the notebook raised RuntimeError: my notebook is broken"),
+        ("dino.ipynb", r"grading failed"),
+        ("emma.ipynb", r"empty file"),
+        ("fred.txt", r"not a notebook"),
+        ("gina.ipynb", r"invalid JSON"),
+        ("hank smith.ipynb", r"wrong file name"),
+        ("ivan.ipynb", r"no assignment named '99-no-such-assignment'"),
+        ("iris.ipynb", r"names no assignment"),
+    ],
+)
+def test_bad_submissions_get_zero_with_a_reason(graded, file, reason):
+    """Broken, crashing, empty, non-notebook, misnamed, unknown submissions: 0 with a reason."""
+    rows = _rows(graded, file)
+    assert all(float(row["score"]) == 0.0 for row in rows)
+    assert all(re.search(reason, row["reason"]) for row in rows), rows[0]["reason"]
+
+
+def test_unmatched_files_get_a_single_star_row(graded):
+    """Files that match no assignment are one row with question '*' and no maximum."""
+    for file in ["emma.ipynb", "fred.txt", "gina.ipynb", "hank smith.ipynb", "ivan.ipynb"]:
+        (row,) = _rows(graded, file)
+        assert row["question"] == "*" and row["max_score"] == ""
+
+
+def test_sandbox_is_recorded(graded):
+    """The table says which sandbox graded each submission."""
+    assert {row["sandbox"] for row in graded["rows"]} <= {"bwrap", "bwrap (nobody)"}
+
+
+# ---------------------------------------------------------------------------- isolation
+
+
+def test_submission_cannot_write_outside_its_directory(graded, host_dir, submissions):
+    """Writes to the repository, the host's /tmp and the submissions folder all fail."""
+    assert _scores(graded, "jack.ipynb")["q5"] == 2.0, "the probe found a way out (see LEAKS)"
+    for folder in (REPO_ROOT, host_dir, submissions, Path("/")):
+        assert not (folder / f"escape-{TOKEN}.txt").exists()
+
+
+def test_submission_cannot_see_other_submissions(graded):
+    """The probe saw no other submission, no repository file and no other grading directory.
+
+    It ran alongside other submissions (2 jobs), looked for the submitted files at their
+    host paths and for other grading directories in /tmp, and tried the network.
+    """
+    assert _scores(graded, "jack.ipynb")["q5"] == 2.0
+
+
+def test_memory_limit_raises_memory_error(graded):
+    """Allocating 6 GiB under the default 4 GiB limit raises MemoryError in the notebook."""
+    assert _scores(graded, "luke.ipynb")["q5"] == 2.0
+
+
+def test_endless_submission_is_stopped(tmp_path, sandbox):
+    """An endless notebook is killed at --timeout, scores 0, and the run goes on."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    endless = _read(EXERCISE)
+    _insert_after_init(endless, "while True:\n    pass")
+    _write(endless, folder / "kate.ipynb")
+    (folder / "liam.txt").write_text("not a notebook")
+    rows, _, elapsed = _grade_with_cli(
+        folder, tmp_path / "grades.csv", "--timeout", str(SHORT_TIMEOUT)
+    )
+    assert {row["file"] for row in rows} == {"kate.ipynb", "liam.txt"}
+    kate = [row for row in rows if row["file"] == "kate.ipynb"]
+    assert len(kate) == 5 and all(float(row["score"]) == 0.0 for row in kate)
+    assert all("time limit exceeded" in row["reason"] for row in kate)
+    assert elapsed < SHORT_TIMEOUT + 60
+
+
+def test_unsandboxed_grading_warns_and_is_recorded(tmp_path, capsys):
+    """With --sandbox none the grader still grades, warns loudly and marks the rows."""
+    answers = _read(EXERCISE)
+    _replace_line(answers, r"^q5_answer = ", 'q5_answer = "a"')
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _write(answers, folder / "mona.ipynb")
+    output = tmp_path / "grades.csv"
+    assert grading.main([str(folder), "--output", str(output), "--sandbox", "none"]) == 0
+    assert "GRADING WITHOUT A SANDBOX" in capsys.readouterr().err
+    with open(output, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["sandbox"] for row in rows} == {"NONE (not isolated)"}
+    assert {row["question"]: float(row["score"]) for row in rows}["q5"] == 2.0
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+def test_summarise_failure_keeps_test_names_and_errors():
+    """otter's failure text becomes 'test: error' pairs, without source lines."""
+    output = (
+        "q1 results:\n    q1 - 1 result:\n        ❌ Test case failed\n"
+        "        Error at line 9 in test q1:\n                assert x\n"
+        "        AssertionError: pooled_estimate is wrong\n\n    q1 - 2 result:\n"
+        "        ✅ Test case passed"
+    )
+    assert grading._summarise_failure(output) == "q1 - 1: AssertionError: pooled_estimate is wrong"
+
+
+def test_results_are_clamped_to_the_question_maximum(tmp_path):
+    """Scores read from results.json are clamped to [0, max] and missing questions are 0."""
+    assignment = grading.Assignment("a", "a.ipynb", tmp_path / "a.zip", {"q1": 2.0, "q2": 1.0})
+    results = {"tests": [{"name": "q1", "score": 99, "max_score": 99, "output": ""}]}
+    base = {"student": "s", "file": "s.ipynb", "assignment": "a", "sandbox": "bwrap"}
+    rows = grading._rows_from_results(results, assignment, base)
+    assert [(row.question, row.score) for row in rows] == [("q1", 2.0), ("q2", 0.0)]
+    assert rows[1].reason == "no result for this question"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("jdoe.ipynb", True), ("j.doe-2_b.ipynb", True), ("jane doe.ipynb", False),
+     ("-x.ipynb", False), ("x(1).ipynb", False)],
+)  # fmt: skip
+def test_naming_rule(name, ok):
+    """Student names are letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    assert bool(grading.STUDENT_NAME.match(Path(name).stem)) is ok
+
+
+def test_student_notebook_embeds_public_tests_only():
+    """The student notebook carries the public tests in its metadata, never a hidden one."""
+    tests = _read(EXERCISE).metadata["otter"]["tests"]
+    assert set(tests) == {"q1", "q2", "q3", "q4", "q5"}
+    assert all("hidden=True" not in source for source in tests.values())
+    assert all("hidden=False" in source for source in tests.values())
+    solution_tests = json.dumps(_read(SOLUTION).metadata["otter"]["tests"])
+    assert "hidden=True" in solution_tests
