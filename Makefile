@@ -10,9 +10,10 @@ SUBMISSIONS ?= submissions
 GRADES ?= _build/grades.csv
 
 .PHONY: help venv book chapter test lint unit notebooks book-check exercises grade bench clean clean-cache
+.PHONY: launch-notebooks book-student browser-test
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml scripts/make-venv.sh
 	@scripts/make-venv.sh
@@ -21,8 +22,23 @@ $(STAMP): requirements.lock pyproject.toml scripts/make-venv.sh
 venv: $(STAMP)  ## Create .venv from the lock file (only when missing or stale)
 
 book: $(STAMP)  ## Execute every chapter and build the HTML book into _build/html
+	$(BIN)/python -m coursetools.book launch-notebooks
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+launch-notebooks: $(STAMP)  ## Write book/<chapter>.ipynb, the notebooks Colab/Binder launch
+	$(BIN)/python -m coursetools.book launch-notebooks
+
+book-student: $(STAMP)  ## Build the student edition (no solutions) into _build/student/_build/html
+	$(BIN)/python -m coursetools.book student-config _build/student/_config.yml
+	$(BIN)/jupyter-book build . --config _build/student/_config.yml --path-output _build/student -W -n --keep-going
+	@! grep -rlE 'class="[^"]*\bsolution\b' _build/student/_build/html --include='*.html' \
+	  || { echo "error: solutions in the student edition (files above)"; exit 1; }
+	BOOK_HTML=_build/student/_build/html BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider -q tests/test_browser.py
+	@echo "The student edition is at file://$(CURDIR)/_build/student/_build/html/index.html"
+
+browser-test: $(STAMP)  ## Open every page of the built book in headless Chromium (after make book)
+	BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider tests/test_browser.py
 
 chapter: $(STAMP)  ## Execute and render one chapter: make chapter CHAPTER=book/pooling.md
 	@test -n "$(CHAPTER)" || { echo "usage: make chapter CHAPTER=book/<name>.md"; exit 2; }
@@ -33,12 +49,12 @@ lint: $(STAMP)  ## ruff on the package, tests, tools and notebooks
 	$(BIN)/ruff format --check companion coursetools tests
 
 unit: $(STAMP)  ## Unit, property, slow (MCMC vs exact) and grading tests
-	$(BIN)/pytest tests
+	$(BIN)/pytest -m "not browser" tests
 
 notebooks: $(STAMP)  ## Validate the exercise and solution notebooks with nbval
 	COMPANION_FAST=1 $(BIN)/pytest --nbval-lax -p no:cacheprovider exercises solutions
 
-test: lint unit notebooks book  ## Everything: lint, unit tests, nbval, grading checks, book build
+test: lint unit notebooks book browser-test  ## Everything: lint, unit tests, nbval, grading checks, book build, browser
 	@echo "make test: all checks passed"
 
 exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in assignments/

@@ -50,6 +50,7 @@ __all__ = [
     "gamma_poisson_no_pooling",
     "loo_log_predictive",
     "normal_hierarchy",
+    "pooling_draws",
 ]
 
 # Quadrature in s = log(tau - lower): composite Gauss-Legendre on panels of fixed width.
@@ -1015,6 +1016,18 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _common_mean_posterior(
+    y: np.ndarray, sigma: np.ndarray, prior_mean: float, prior_sd: float | None
+) -> tuple[float, float]:
+    """Mean and variance of mu | y when y_j ~ Normal(mu, sigma_j), mu ~ Normal(m0, s0) or flat."""
+    precision = np.sum(sigma**-2.0)
+    weighted = np.sum(y * sigma**-2.0)
+    if prior_sd is not None:
+        precision += prior_sd**-2.0
+        weighted += prior_mean * prior_sd**-2.0
+    return float(weighted / precision), float(1.0 / precision)
+
+
 def loo_log_predictive(
     y: ArrayLike,
     sigma: ArrayLike,
@@ -1097,14 +1110,10 @@ def loo_log_predictive(
     for j in range(y.size):
         rest = np.arange(y.size) != j
         if pooling == "complete":
-            precision = np.sum(sigma[rest] ** -2.0)
-            weighted = np.sum(y[rest] * sigma[rest] ** -2.0)
-            if mu_prior_sd is not None:
-                precision += mu_prior_sd**-2.0
-                weighted += mu_prior_mean * mu_prior_sd**-2.0
-            result[j] = stats.norm.logpdf(
-                y[j], weighted / precision, np.sqrt(1 / precision + sigma[j] ** 2)
+            mean, variance = _common_mean_posterior(
+                y[rest], sigma[rest], mu_prior_mean, mu_prior_sd
             )
+            result[j] = stats.norm.logpdf(y[j], mean, np.sqrt(variance + sigma[j] ** 2))
             continue
         posterior = NormalHierarchyPosterior(
             y[rest],
@@ -1118,3 +1127,81 @@ def loo_log_predictive(
         log_densities = stats.norm.logpdf(y[j], moments["mu_mean"], scale)
         result[j] = special.logsumexp(log_densities, b=posterior._weights)
     return result
+
+
+def pooling_draws(
+    y: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    pooling: Literal["complete", "none", "partial"],
+    n: int,
+    rng: np.random.Generator | int,
+    mu_prior_mean: float = 0.0,
+    mu_prior_sd: float = 20.0,
+    tau_prior: Any = None,
+) -> dict[str, np.ndarray]:
+    """Independent exact posterior draws of the three models of group estimates.
+
+    The models of :func:`companion.models.group_summaries` with their default priors:
+    complete pooling (theta_j = mu, mu ~ Normal(``mu_prior_mean``, ``mu_prior_sd``): the
+    posterior of mu is conjugate Normal), no pooling (each theta_j ~ Normal(mu_prior_mean,
+    mu_prior_sd) independently: conjugate Normal per group) and partial pooling (the exact
+    posterior of :func:`normal_hierarchy`, drawn by its ``sample``). Draws like these need
+    no convergence check, which makes them the reference for PSIS-LOO.
+
+    Parameters
+    ----------
+    y : array_like
+        Group estimates y_j.
+    sigma : array_like
+        Their known standard errors sigma_j (> 0), same length as ``y``.
+    pooling : {"complete", "none", "partial"}
+        The model.
+    n : int
+        Number of draws.
+    rng : numpy.random.Generator or int
+        Random number generator, or a seed.
+    mu_prior_mean, mu_prior_sd : float
+        Normal prior of mu (of each theta_j for ``"none"``).
+    tau_prior : frozen scipy.stats distribution, optional
+        Prior of tau for ``"partial"``; default HalfNormal(10).
+
+    Returns
+    -------
+    dict
+        ``"theta"`` of shape (n, J) for every model, plus ``"mu"`` (n,) for complete and
+        partial pooling and ``"tau"`` (n,) for partial pooling.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Sections 2.5 (Normal mean
+    with known variance) and 5.4; the chapter "Comparing pooling strategies with LOO".
+
+    Examples
+    --------
+    >>> draws = pooling_draws([28.0, 8.0], [15.0, 10.0], pooling="complete", n=5, rng=1)
+    >>> draws["theta"].shape, bool((draws["theta"][:, 0] == draws["mu"]).all())
+    ((5, 2), True)
+    """
+    y = as_finite_array(y, "y")
+    sigma = as_positive_array(sigma, "sigma")
+    same_length([y, sigma], ["y", "sigma"])
+    y, sigma = np.broadcast_arrays(y, sigma)
+    n = positive_integer(n, "n")
+    generator = _generator(rng)
+    mu_prior_mean = finite_scalar(mu_prior_mean, "mu_prior_mean")
+    mu_prior_sd = positive_scalar(mu_prior_sd, "mu_prior_sd")
+    if pooling == "partial":
+        posterior = NormalHierarchyPosterior(
+            y, sigma, mu_prior_mean=mu_prior_mean, mu_prior_sd=mu_prior_sd, tau_prior=tau_prior
+        )
+        return posterior.sample(n, rng=generator)
+    if pooling == "complete":
+        mean, variance = _common_mean_posterior(y, sigma, mu_prior_mean, mu_prior_sd)
+        mu = generator.normal(mean, np.sqrt(variance), size=n)
+        return {"mu": mu, "theta": np.repeat(mu[:, None], y.size, axis=1)}
+    if pooling == "none":
+        precision = sigma**-2.0 + mu_prior_sd**-2.0
+        mean = (y * sigma**-2.0 + mu_prior_mean * mu_prior_sd**-2.0) / precision
+        return {"theta": generator.normal(mean, 1.0 / np.sqrt(precision), size=(n, y.size))}
+    raise ValueError(f"pooling must be 'complete', 'none' or 'partial'; got {pooling!r}")

@@ -20,8 +20,11 @@ from companion._checks import as_finite_array, as_positive_array, same_length
 __all__ = [
     "POOLING_LABELS",
     "dirichlet_simplex",
+    "elpd_by_group",
     "forest",
     "funnel_scatter",
+    "interval_comparison",
+    "loo_comparison",
     "plate_diagrams",
     "pooling_comparison",
     "shrinkage_arrows",
@@ -497,4 +500,175 @@ def dirichlet_simplex(
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(f"a = ({', '.join(f'{value:g}' for value in a)})")
+    return ax
+
+
+def _model_label(name: str) -> str:
+    return POOLING_LABELS.get(name, str(name))
+
+
+def loo_comparison(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Each model's ELPD difference from the best model, with one and two standard errors.
+
+    The companion's version of ``arviz.plot_compare``: models top to bottom from best to
+    worst, each drawn at ``elpd_diff`` with a thick bar of +-1 ``dse`` and a thin one of
+    +-2 ``dse``, labelled with its stacking weight. A model whose thin bar reaches 0 is
+    within two standard errors of the best.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A comparison from :func:`companion.diagnostics.loo_table` (columns ``elpd_diff``,
+        ``dse`` and ``weight``, best model first); index labels ``"complete"``, ``"none"``
+        and ``"partial"`` are written out in full.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    required = {"elpd_diff", "dse", "weight"}
+    if not isinstance(table, pd.DataFrame) or not required <= set(table.columns):
+        raise ValueError(f"table must be a DataFrame with columns {sorted(required)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.7 * len(table) + 1.2), layout="constrained")
+    positions = np.arange(len(table))[::-1]
+    diff = table["elpd_diff"].to_numpy(dtype=float)
+    dse = table["dse"].to_numpy(dtype=float)
+    ax.hlines(positions, diff - 2 * dse, diff + 2 * dse, color="C0", linewidth=1)
+    ax.hlines(positions, diff - dse, diff + dse, color="C0", linewidth=4)
+    ax.plot(diff, positions, "o", color="C0", markerfacecolor="white", zorder=3)
+    ax.axvline(0.0, color="0.4", linestyle="--", linewidth=1)
+    labels = [
+        f"{_model_label(name)}\n(weight {weight:.2f})"
+        for name, weight in zip(table.index, table["weight"], strict=True)
+    ]
+    ax.set_yticks(positions, labels)
+    ax.set_ylim(-0.6, len(table) - 0.4)
+    ax.set_xlabel("ELPD difference from the best model (bars: 1 and 2 standard errors)")
+    return ax
+
+
+def elpd_by_group(
+    differences: pd.DataFrame,
+    *,
+    sizes: pd.Series | Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Each group's summed ELPD difference against a reference model, by group size.
+
+    Parameters
+    ----------
+    differences : pandas.DataFrame
+        Per-group differences from :func:`companion.diagnostics.elpd_differences` with
+        ``groups``: one row per group, a column ``n`` and one column per model.
+    sizes : pandas.Series or mapping, optional
+        Group sizes for the x axis; default the column ``n``.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on: one set of points per model, x on a log scale, a dashed line
+        at 0 (the reference model); below it, the model predicted that group worse.
+    """
+    if not isinstance(differences, pd.DataFrame) or "n" not in differences.columns:
+        raise ValueError("differences must be a DataFrame with a column 'n' (per-group sums)")
+    models = [column for column in differences.columns if column != "n"]
+    if not models:
+        raise ValueError("differences must have at least one model column besides 'n'")
+    x = differences["n"] if sizes is None else pd.Series(sizes).reindex(differences.index)
+    if x.isna().any():
+        raise ValueError("sizes must give a size for every group in differences")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    markers = ["o", "s", "^", "D"]
+    for k, model in enumerate(models):
+        ax.scatter(
+            x,
+            differences[model],
+            s=22,
+            marker=markers[k % len(markers)],
+            color=f"C{k + 1}",
+            alpha=0.8,
+            label=_model_label(model),
+        )
+    ax.axhline(0.0, color="0.4", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("observations in the group")
+    ax.set_ylabel("summed ELPD difference from the reference")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def interval_comparison(
+    intervals: Mapping[str, pd.DataFrame],
+    *,
+    truth: Mapping[str, float] | pd.Series | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Several posteriors' means and intervals side by side for every group.
+
+    Parameters
+    ----------
+    intervals : mapping of str to pandas.DataFrame
+        One entry per posterior (e.g. ``{"no pooling": ..., "partial pooling": ...}``),
+        in the order they are drawn from left to right within a group; each a
+        DataFrame with columns ``group``, ``mean``, ``lower`` and ``upper``, such as
+        :func:`companion.diagnostics.posterior_intervals` returns. The groups of the
+        first one set the order along the x axis; the others must have the same groups.
+    truth : mapping or pandas.Series, optional
+        True group values (simulations), drawn as crosses.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    if not isinstance(intervals, Mapping) or not intervals:
+        raise ValueError("intervals must be a non-empty mapping of labels to DataFrames")
+    frames = list(intervals.values())
+    for label, frame in intervals.items():
+        if not isinstance(frame, pd.DataFrame) or not _COLUMNS - {"pooling"} <= set(frame.columns):
+            raise ValueError(
+                f"intervals[{label!r}] must be a DataFrame with columns group, mean, lower, upper"
+            )
+    groups = [str(g) for g in frames[0]["group"]]
+    for label, frame in intervals.items():
+        if sorted(str(g) for g in frame["group"]) != sorted(groups):
+            raise ValueError(f"intervals[{label!r}] must have the groups {groups}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(groups) + 2), 3.8), layout="constrained")
+    width = 0.5 / len(frames)
+    for index, (label, frame) in enumerate(intervals.items()):
+        table = frame.assign(group=frame["group"].astype(str)).set_index("group").loc[groups]
+        x = np.arange(len(groups)) + (index - (len(frames) - 1) / 2) * width
+        means = table["mean"].to_numpy(dtype=float)
+        ax.errorbar(
+            x,
+            means,
+            yerr=[means - table["lower"].to_numpy(), table["upper"].to_numpy() - means],
+            fmt="o",
+            color=f"C{index}",
+            capsize=3,
+            label=str(label),
+        )
+    if truth is not None:
+        true = pd.Series(truth)
+        true.index = true.index.astype(str)
+        ax.scatter(
+            np.arange(len(groups)),
+            true.reindex(groups),
+            marker="x",
+            color="C3",
+            zorder=3,
+            label="true value",
+        )
+    ax.set_xticks(range(len(groups)), groups)
+    ax.legend(loc="best", fontsize="small")
     return ax

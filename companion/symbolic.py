@@ -39,7 +39,8 @@ class Step:
     Attributes
     ----------
     description : str
-        What the step does, in words (may contain inline ``$...$`` math).
+        What the step does, in words; ``$...$`` marks inline math (rendered outside
+        ``\\text``, since MathJax does not read dollars inside it).
     expression : sympy.Basic
         The step's expression or equation.
     lhs : str
@@ -55,7 +56,11 @@ class Step:
         body = sp.latex(self.expression)
         if self.lhs:
             body = f"{self.lhs} = {body}"
-        return rf"&\text{{{self.description}:}} && {body}"
+        pieces = self.description.split("$")
+        label = "".join(
+            piece if k % 2 else rf"\text{{{piece}}}" for k, piece in enumerate(pieces) if piece
+        )
+        return rf"&{label}\text{{:}} && {body}"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Measure the performance budget and print it as a table (``make bench``).
 
-The cold and warm book builds run in a temporary copy of the tracked files, so the
-instructor's ``_build`` and execution cache are left alone. Budget (DESIGN.md): import
+The cold and warm book builds, and the browser test of the built pages (headless
+Chromium, ``tests/test_browser.py``), run in a temporary copy of the tracked files, so
+the instructor's ``_build`` and execution cache are left alone. Budget (DESIGN.md): import
 under 1 s, each chapter under 90 s cold, whole book under 8 min cold, a rebuild with
 nothing changed under 20 s, the test command under 20 min.
 """
@@ -58,6 +59,14 @@ def _chapter_times(cache_dir: Path) -> dict[str, float]:
     return {Path(r.uri).name: float(r.data.get("execution_seconds", float("nan"))) for r in records}
 
 
+def _page_load_times(report: Path) -> dict[str, float]:
+    """Per-page load times (page, MathJax and images ready) written by the browser test."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    rows = (dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:])
+    return {row["page"]: float(row["load_seconds"]) for row in rows}
+
+
 def _exact_vs_mcmc() -> tuple[float, float]:
     from companion import data, exact, models, sampling
 
@@ -101,6 +110,13 @@ def main(argv: list[str] | None = None) -> None:
             )
             for chapter, seconds in sorted(_chapter_times(copy / "_build/.jupyter_cache").items()):
                 rows.append((f"  chapter {chapter} (execution)", seconds, BUDGET["chapter"]))
+            pytest = str(Path(sys.executable).with_name("pytest"))
+            browser = [pytest, "-m", "browser", "-p", "no:cacheprovider", "tests/test_browser.py"]
+            env = dict(os.environ, BOOK_REQUIRED="1")
+            rows.append(("browser test, every page", _timed(browser, copy, env), None))
+            report = copy / "_build/screenshots/pages.tsv"
+            for page, seconds in sorted(_page_load_times(report).items()):
+                rows.append((f"  page {page} (load, MathJax, images)", seconds, None))
 
     if not args.skip_tests:
         env = dict(os.environ)

@@ -216,10 +216,16 @@ def student_config(root: Path = REPO) -> dict:
     """
     config = _load_config(root)
     config["title"] = f"{config['title']} (student edition)"
-    config["html"]["use_download_button"] = False
     config["launch_buttons"] = {"binderhub_url": "", "colab_url": ""}
-    sphinx_config = config["sphinx"].setdefault("config", {})
-    sphinx_config.update(hide_solutions=True, html_copy_source=False, html_show_sourcelink=False)
+    # Jupyter Book 1 does not pass html.use_download_button to the theme: set the theme
+    # option itself, merged into (not replacing) the theme options Jupyter Book builds.
+    config["sphinx"]["recursive_update"] = True
+    config["sphinx"].setdefault("config", {}).update(
+        hide_solutions=True,
+        html_copy_source=False,
+        html_show_sourcelink=False,
+        html_theme_options={"use_download_button": False},
+    )
     return config
 
 

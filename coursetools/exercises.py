@@ -29,6 +29,7 @@ Running the command twice gives byte-identical notebooks, so ``--check`` can tel
 whether the committed notebooks are in sync with their masters:
 
 - cell ids are derived from the cell contents (otter would otherwise draw random ones);
+- otter's init cell gets a blank line after ``import otter`` (so ruff passes);
 - notebook metadata is reduced to a fixed kernelspec and language name (no Python or
   kernel versions), cell metadata loses nbclient's execution timestamps;
 - outputs are dropped where they cannot be reproduced: cells tagged
@@ -231,6 +232,10 @@ def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbfo
         cell.metadata.pop("scrolled", None)
         source = _source(cell)
         if cell.cell_type == "code":
+            # otter's init cell, with the blank line after the import that ruff (isort) wants
+            source = cell.source = source.replace(
+                "import otter\ngrader =", "import otter\n\ngrader ="
+            )
             tags = cell.metadata.get("tags", [])
             volatile = VOLATILE_TAG in tags or _CHECK_CELL.match(source)
             if not keep_outputs or volatile:

@@ -17,6 +17,8 @@ own browser downloads are never used. On every page:
 
 A full-page screenshot of each page is saved to ``_build/screenshots/`` for review, with
 ``pages.tsv`` listing each page's load time and what was checked (``make bench`` reads it).
+``BOOK_HTML=<dir>`` tests another build (``make book-student`` tests the student edition,
+its screenshots going to ``<dir>/../screenshots``).
 
 Skipped when the book has not been built (``make book``). ``make test`` runs it after the
 build with ``BOOK_REQUIRED=1``, which turns the skip into a failure.
@@ -39,8 +41,8 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HTML = REPO / "_build" / "html"
-SCREENSHOTS = REPO / "_build" / "screenshots"
+HTML = REPO / os.environ.get("BOOK_HTML", "_build/html")
+SCREENSHOTS = HTML.parent / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # Playwright's launch() adds --headless and a fresh temporary --user-data-dir itself.
 CHROMIUM_FLAGS = [
@@ -235,14 +237,18 @@ def _check_math(page) -> tuple[int, list[str]]:
 
 def _check_dropdowns(page) -> tuple[int, list[str]]:
     problems = []
-    toggles = page.locator("main .admonition.toggle")
+    toggles = page.locator("main .admonition.dropdown, main .admonition.toggle")
     for index in range(toggles.count()):
         dropdown = toggles.nth(index)
         name = dropdown.get_attribute("id")
         content = dropdown.locator(":scope > :not(.admonition-title)").first
         if content.is_visible():
             problems.append(f"dropdown {name} is open before a click")
-        dropdown.locator(".toggle-button").click()
+        button = dropdown.locator(".toggle-button")
+        if not button.count():
+            problems.append(f"dropdown {name} has no toggle button")
+            continue
+        button.click()
         try:
             content.wait_for(state="visible", timeout=5_000)
         except Exception:
