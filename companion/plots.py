@@ -547,7 +547,7 @@ def loo_comparison(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ]
     ax.set_yticks(positions, labels)
     ax.set_ylim(-0.6, len(table) - 0.4)
-    ax.set_xlabel("ELPD difference from the best model (bars: 1 and 2 standard errors)")
+    ax.set_xlabel("ELPD difference from the best model")
     return ax
 
 

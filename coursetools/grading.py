@@ -34,8 +34,12 @@ are skipped and listed on stderr.
 Isolation
 ---------
 Each submission is copied into its own temporary directory, which is the only
-writable place its code sees. ``otter run`` is executed inside a bubblewrap
-(``bwrap``) sandbox:
+writable place its code sees, under the file name the assignment's notebook has
+(``01-pooling.ipynb``: otter's init cell opens the notebook by that name) and with
+its kernel set to ``python3``. ``otter run`` -- called as ``otter.run.main``, the
+function behind the command, so that the cells' exceptions, which otter's results
+leave out, can be reported too -- is executed inside a bubblewrap (``bwrap``)
+sandbox (otter's Docker grading is not used: the course grades without Docker):
 
 - the file system is a fresh, empty root with read-only binds of ``/usr``, ``/etc``
   (and the ``/bin``, ``/lib*`` links), the Python installation, the virtual environment
@@ -67,12 +71,14 @@ Limits
   on the sandbox and inherited by every process in it: it caps each process's
   writable private memory (heap and anonymous mappings, i.e. NumPy arrays), so a
   runaway allocation raises ``MemoryError`` inside the notebook. Why not the other
-  options: cgroups are not writable in unprivileged containers, and ``RLIMIT_AS``
+  options: a cgroup (a true RSS limit) needs a writable cgroup tree, which containers
+  such as CI jobs (and the machine this was built on) do not offer; ``RLIMIT_AS``
   counts reserved address space, which grows with the number of threads (malloc
-  arenas, thread stacks) rather than with use; grading the solution needs a
-  ``VmPeak`` of 3.0 GiB but only a ``VmData`` of 0.8-1.7 GiB and a peak RSS of
-  0.5 GiB (measured, 2 cores). ``MALLOC_ARENA_MAX=2`` in the sandbox keeps that
-  reservation small. Also: files up to 1 GiB each (``RLIMIT_FSIZE``), no core dumps,
+  arenas, thread stacks) rather than with use. Measured on the solution (an MCMC fit
+  with nutpie and numba, 2 cores): peak RSS 0.5 GiB, ``VmData`` 1.7 GiB, ``VmPeak``
+  2.1 GiB with ``MALLOC_ARENA_MAX=2`` (3.0 GiB without), and the fit also completes
+  under ``RLIMIT_AS`` = 2 GiB or ``RLIMIT_DATA`` = 1 GiB, so 4 GiB leaves a wide
+  margin. Also: files up to 1 GiB each (``RLIMIT_FSIZE``), no core dumps,
   and at most 1024 processes when running as ``nobody``.
 
 ``COMPANION_FAST`` is not passed into the sandbox: submissions are graded with the
@@ -396,11 +402,38 @@ class _RunOutcome:
     cell_errors: list[str] = field(default_factory=list)
 
 
-def _limits_prefix(memory_bytes: int, as_nobody: bool) -> list[str]:
-    limits = [f"--data={memory_bytes}", f"--fsize={MAX_FILE_BYTES}", "--core=0"]
+def _limits(memory_bytes: int, as_nobody: bool) -> dict[str, int]:
+    limits = {"data": memory_bytes, "fsize": MAX_FILE_BYTES, "core": 0}
     if as_nobody:
-        limits.append("--nproc=1024")
-    return ["prlimit", *limits, "--"] if shutil.which("prlimit") else []
+        limits["nproc"] = 1024
+    return limits
+
+
+def _limits_prefix(memory_bytes: int, as_nobody: bool) -> list[str]:
+    """``prlimit --data=... --`` (util-linux), or [] when prlimit is missing."""
+    if shutil.which("prlimit") is None:
+        return []
+    limits = _limits(memory_bytes, as_nobody)
+    return ["prlimit", *(f"--{name}={value}" for name, value in limits.items()), "--"]
+
+
+def _set_limits_in_child(memory_bytes: int, as_nobody: bool):
+    """A ``preexec_fn`` setting the same limits, for machines without prlimit."""
+    import resource
+
+    names = {
+        "data": resource.RLIMIT_DATA,
+        "fsize": resource.RLIMIT_FSIZE,
+        "core": resource.RLIMIT_CORE,
+        "nproc": resource.RLIMIT_NPROC,
+    }
+    limits = {names[name]: value for name, value in _limits(memory_bytes, as_nobody).items()}
+
+    def apply() -> None:
+        for which, value in limits.items():
+            resource.setrlimit(which, (value, value))
+
+    return apply
 
 
 def _chown_tree(path: Path, uid: int) -> None:
@@ -489,7 +522,9 @@ def _run_otter(
         env = _sandbox_environment(str(box / "home"), str(box / "tmp"))
         command = otter
         cwd = box
-    command = _limits_prefix(memory_bytes, sandbox.as_nobody) + command
+    prefix = _limits_prefix(memory_bytes, sandbox.as_nobody)
+    command = prefix + command
+    preexec = None if prefix else _set_limits_in_child(memory_bytes, sandbox.as_nobody)
     start = time.monotonic()
     with open(logs / "stdout.txt", "wb") as out, open(logs / "stderr.txt", "wb") as err:
         process = subprocess.Popen(
@@ -500,6 +535,7 @@ def _run_otter(
             stdout=out,
             stderr=err,
             start_new_session=True,
+            preexec_fn=preexec,
         )
         try:
             returncode = process.wait(timeout=timeout)
@@ -581,7 +617,8 @@ def _rows_from_results(results: dict, assignment: Assignment, base: dict) -> lis
             if score >= possible:
                 reason = ALL_PASSED
             else:
-                reason = _summarise_failure(str(entry.get("output", "")))
+                output = str(entry.get("output", ""))
+                reason = _summarise_failure(output) or "tests failed (otter gave no details)"
         rows.append(
             GradeRow(**base, question=question, score=score, max_score=possible, reason=reason)
         )

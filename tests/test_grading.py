@@ -398,3 +398,44 @@ def test_student_notebook_embeds_public_tests_only():
     assert all("hidden=False" in source for source in tests.values())
     solution_tests = json.dumps(_read(SOLUTION).metadata["otter"]["tests"])
     assert "hidden=True" in solution_tests
+
+
+# ---------------------------------------------------------------------------- 02-shrinkage
+
+
+@pytest.fixture(scope="session")
+def shrinkage_graded(tmp_path_factory, sandbox) -> dict:
+    """The committed 02-shrinkage solution and blank student notebook, graded once."""
+    folder = tmp_path_factory.mktemp("shrinkage-submissions")
+    shutil.copyfile(REPO_ROOT / "solutions" / "02-shrinkage.ipynb", folder / "alice.ipynb")
+    shutil.copyfile(REPO_ROOT / "exercises" / "02-shrinkage.ipynb", folder / "bob.ipynb")
+    output = tmp_path_factory.mktemp("shrinkage-grades") / "grades.csv"
+    rows, log, elapsed = _grade_with_cli(folder, output, "--jobs", "2")
+    return {"rows": rows, "log": log, "elapsed": elapsed}
+
+
+def test_shrinkage_solution_full_marks_and_blank_zero(shrinkage_graded):
+    """02-shrinkage: the solution scores every question's maximum, the blank notebook 0."""
+    questions = grading.load_assignments(REPO_ROOT)["02-shrinkage"].questions
+    assert sum(questions.values()) == 14
+    solution, blank = (_rows(shrinkage_graded, f) for f in ("alice.ipynb", "bob.ipynb"))
+    assert _scores(shrinkage_graded, "alice.ipynb") == questions
+    assert all(row["reason"] == grading.ALL_PASSED for row in solution)
+    assert _scores(shrinkage_graded, "bob.ipynb") == dict.fromkeys(questions, 0.0)
+    assert all(row["reason"] for row in blank)
+
+
+def test_limits_apply_without_prlimit():
+    """Without prlimit the same limits are set in the child before it starts."""
+    import resource
+
+    code = "import resource; print(resource.getrlimit(resource.RLIMIT_DATA)[0])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        preexec_fn=grading._set_limits_in_child(3 * 2**30, as_nobody=False),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(done.stdout) == 3 * 2**30
+    assert resource.getrlimit(resource.RLIMIT_DATA)[0] != 3 * 2**30  # the parent is untouched
