@@ -7,6 +7,7 @@ Model comparison by PSIS-LOO follows Vehtari, Gelman & Gabry (2017), with the
 leave-one-group-out variants of the chapter "Comparing pooling strategies with LOO".
 """
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -268,7 +269,9 @@ def compute_loo(
     Returns
     -------
     dict of str to ELPDData
-        ``arviz.loo(fit, pointwise=True)`` for each model, in the order given.
+        ``arviz.loo(fit, pointwise=True)`` for each model, in the order given. ArviZ's
+        warning about Pareto k values above its threshold is not repeated: every result
+        carries its ``pareto_k`` and ``good_k``, and :func:`loo_table` counts them.
 
     References
     ----------
@@ -284,7 +287,9 @@ def compute_loo(
         raise TypeError("fits must be a non-empty mapping of model names to DataTrees")
     for name, fit in fits.items():
         _require_group(fit, "log_likelihood", f"fits[{name!r}]")
-    return {name: az.loo(fit, pointwise=True, var_name=var_name) for name, fit in fits.items()}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        return {name: az.loo(fit, pointwise=True, var_name=var_name) for name, fit in fits.items()}
 
 
 def loo_table(
