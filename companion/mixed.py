@@ -186,8 +186,10 @@ def fit_random_intercept(
 
     The variance ratio theta = tau / sigma is found by minimising
     :func:`profiled_deviance`; statsmodels ``MixedLM`` is then started from it and
-    provides the estimates, their standard errors and the BLUPs. When theta is below
-    :data:`SINGULAR_TOLERANCE` the fit is on the boundary tau = 0, where the model is
+    provides the estimates and the BLUPs. The standard error of mu is the GLS one,
+    (sum_j 1 / (tau^2 + sigma^2 / n_j))^(-1/2) at the estimates, as lme4 reports it.
+    When theta is below :data:`SINGULAR_TOLERANCE` the fit is on the boundary tau = 0,
+    where the model is
     iid Normal: mu is the overall mean, sigma^2 the sum of squares over N - 1 (REML) or
     N (ML), and every BLUP is mu.
 
@@ -239,8 +241,11 @@ def fit_random_intercept(
     else:
         intercept = float(result.fe_params["Intercept"])
         residual_sd = float(np.sqrt(result.scale))
-        intercept_se = float(result.bse_fe["Intercept"])
         group_sd = float(np.sqrt(np.asarray(result.cov_re)[0, 0]))
+        # GLS: Var(mu) = 1 / sum_j w_j with w_j = 1 / (tau^2 + sigma^2 / n_j), as lme4 reports
+        # it. (statsmodels' bse_fe inverts the Hessian of all parameters, which differs for
+        # unbalanced groups.)
+        intercept_se = 1.0 / np.sqrt(np.sum(1.0 / (group_sd**2 + residual_sd**2 / sizes)))
         offsets = pd.Series({k: float(v.iloc[0]) for k, v in result.random_effects.items()})
         blups = intercept + offsets.reindex(names)
     return RandomInterceptFit(

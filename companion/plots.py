@@ -8,6 +8,7 @@ global state.
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import matplotlib.tri as tri
 import numpy as np
 import pandas as pd
@@ -598,6 +599,9 @@ def elpd_by_group(
         )
     ax.axhline(0.0, color="0.4", linestyle="--", linewidth=1)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("observations in the group")
     ax.set_ylabel("summed ELPD difference from the reference")
     ax.legend(loc="best", fontsize="small")

@@ -164,7 +164,7 @@ def james_stein(
 ) -> JamesStein:
     """James-Stein shrinkage of J >= 3 Normal estimates toward a target or their grand mean.
 
-    With y_j ~ Normal(theta_j, sigma2_j) independent, every estimate moves the same
+    With y_j ~ Normal(theta_j, sqrt(sigma2_j)) independent, every estimate moves the same
     fraction c of the way to the target m, c = k / S with S = sum((y_j - m)**2 / sigma2_j):
 
     - ``target`` given: m = target and k = J - 2; the estimator has lower total squared

@@ -25,6 +25,7 @@ from companion._checks import positive_integer
 
 __all__ = [
     "Derivation",
+    "Step",
     "noncentered_jacobian",
     "normal_normal_posterior",
     "optimal_pooling_weight",
@@ -178,13 +179,13 @@ def _complete_the_square(log_density: sp.Expr, variable: sp.Symbol) -> tuple[sp.
 def normal_normal_posterior(*, data: Literal["single", "group_mean"] = "single") -> Derivation:
     r"""Posterior of a Normal mean under a Normal prior, derived by completing the square.
 
-    ``data="single"``: a latent u ~ Normal(mu_0, sigma_0^2) is observed once with noise,
-    y | u ~ Normal(u, sigma^2). The log posterior is quadratic in u; its coefficients give
+    ``data="single"``: a latent u ~ Normal(mu_0, sigma_0) (mean, sd) is observed once with
+    noise, y | u ~ Normal(u, sigma). The log posterior is quadratic in u; its coefficients give
     the posterior precision 1/sigma_0^2 + 1/sigma^2 and the mean, a precision-weighted
     average t mu_0 + (1 - t) y with prior weight t = 1 / (1 + rho^2), rho = sigma_0 / sigma.
 
-    ``data="group_mean"``: a group mean theta ~ Normal(mu, tau^2) with n observations
-    y_i | theta ~ Normal(theta, sigma^2). The data enter only through their average ybar,
+    ``data="group_mean"``: a group mean theta ~ Normal(mu, tau) with n observations
+    y_i | theta ~ Normal(theta, sigma). The data enter only through their average ybar,
     which acts as one observation with variance sigma^2 / n; the posterior mean is
     B mu + (1 - B) ybar with shrinkage factor B = (sigma^2/n) / (sigma^2/n + tau^2), whose
     limits (tau -> 0, tau -> oo, n -> oo) are complete pooling, no pooling and no pooling.
@@ -407,8 +408,8 @@ def noncentered_jacobian(J: int) -> Derivation:
 def random_intercept_estimates() -> Derivation:
     r"""Stationary equations of the random-intercept model for alpha_j, beta and mu_alpha.
 
-    The model is y_ij = alpha_j + beta x_ij + e_ij, e_ij ~ Normal(0, sigma_y^2),
-    alpha_j ~ Normal(mu_alpha, sigma_alpha^2). Setting the derivatives of the joint log
+    The model is y_ij = alpha_j + beta x_ij + e_ij, e_ij ~ Normal(0, sigma_y),
+    alpha_j ~ Normal(mu_alpha, sigma_alpha). Setting the derivatives of the joint log
     density of (y, alpha) to zero, with the variances fixed, gives
 
     - alpha_j = w_j (ybar_j - beta xbar_j) + (1 - w_j) mu_alpha with

@@ -8,10 +8,11 @@
 2. writes the **student notebook** to ``exercises/<name>.ipynb``: no solutions, no
    outputs, only the public tests (embedded in the notebook metadata, so the file is
    self-contained and ``grader.check("q1")`` works wherever it is opened);
-3. executes the **solution notebook** (nbclient, kernel ``python3``) and writes it to
-   ``solutions/<name>.ipynb`` *with* its outputs, so that nbval can compare the cells
-   marked ``# NBVAL_CHECK_OUTPUT``; if any of the solution's own checks (public and
-   hidden tests) fails, nothing is written and the command fails;
+3. executes the **solution notebook** (nbclient, kernel ``python3``; otter's
+   ``# SOLUTION`` markers removed) and writes it to ``solutions/<name>.ipynb`` *with*
+   its outputs, so that nbval can compare the cells marked ``# NBVAL_CHECK_OUTPUT``;
+   if any of the solution's own checks (its notebook carries the public and the hidden
+   tests) fails, nothing is written and the command fails;
 4. writes the **autograder** (the zip ``otter run`` grades with, holding every test) to
    ``_build/autograder/<name>-autograder.zip``.
 
@@ -46,9 +47,15 @@ seeds (measured: 7 of 12 seeds with 2 chains, 1 of 16 with 4), while the course'
 default 1000 draws per chain cost about 2 s more. ``COMPANION_FAST`` is removed from
 the kernel's environment for the same reason.
 
-``python -m coursetools.exercises --check`` regenerates everything into a temporary
-directory and exits with status 1, printing a summary of the differences, when the
-committed notebooks are out of date.
+``python -m coursetools.exercises --check`` regenerates everything in a temporary
+directory, writes nothing but the autograder zips, and exits with status 1, printing a
+summary of the differences, when the committed notebooks are out of date. Name
+assignments to handle only those: ``python -m coursetools.exercises 01-pooling``.
+
+Writing a master: see ``assignments/01-pooling.ipynb`` (otter-assign format v1 with
+exception-based tests stored in the notebook metadata). Public tests are worth 0
+points and give feedback; hidden tests carry the points. Expected values in tests come
+from an independent route (a closed form, ``companion.exact``), never from one run.
 """
 
 from __future__ import annotations
