@@ -131,8 +131,16 @@ def convergence_report(
     missing = [name for name in names if name not in posterior]
     if missing:
         raise ValueError(f"var_names has names not in the posterior: {missing}")
-    table = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
-    table = pd.DataFrame(table)[["ess_bulk", "ess_tail", "r_hat", "mcse_mean"]]
+    # One summary per variable: ArviZ 1.3 mislabels the rows of a multi-variable summary
+    # when variables list shared dims in different orders (pi0 over category, then pi over
+    # region x category): it stacks the values in the dataset's dim order but writes each
+    # variable's labels in its own order.
+    table = pd.concat(
+        [
+            pd.DataFrame(az.summary(idata, var_names=[name], kind="diagnostics", round_to="none"))
+            for name in names
+        ]
+    )[["ess_bulk", "ess_tail", "r_hat", "mcse_mean"]]
     return ConvergenceReport(
         table=table,
         divergences=count_divergences(idata),

@@ -39,8 +39,8 @@ SINGULAR_TOLERANCE = 1e-4
 """A fit whose theta = tau / sigma is below this is a boundary fit (lme4's ``isSingular``)."""
 
 # The optimum of theta is bracketed on this grid (0 and a log-spaced range) and refined.
-_THETA_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1e4, 97)])
-# MixedLM is started here when theta is 0: its score is singular at exactly 0.
+_THETA_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1e6, 121)])
+# MixedLM is started no lower than this: its score is singular at theta = 0.
 _MIXEDLM_START_FLOOR = 1e-3
 
 
@@ -189,9 +189,8 @@ def fit_random_intercept(
     provides the estimates and the BLUPs. The standard error of mu is the GLS one,
     (sum_j 1 / (tau^2 + sigma^2 / n_j))^(-1/2) at the estimates, as lme4 reports it.
     When theta is below :data:`SINGULAR_TOLERANCE` the fit is on the boundary tau = 0,
-    where the model is
-    iid Normal: mu is the overall mean, sigma^2 the sum of squares over N - 1 (REML) or
-    N (ML), and every BLUP is mu.
+    where the model is iid Normal: mu is the overall mean, sigma^2 the sum of squares over
+    N - 1 (REML) or N (ML), and every BLUP is mu.
 
     Parameters
     ----------

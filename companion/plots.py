@@ -599,8 +599,10 @@ def elpd_by_group(
         )
     ax.axhline(0.0, color="0.4", linestyle="--", linewidth=1)
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    decades = 10.0 ** np.arange(np.floor(np.log10(x.min())), np.ceil(np.log10(x.max())) + 1)
+    ticks = [t for t in np.outer(decades, [1, 2, 5]).ravel() if x.min() <= t <= x.max()]
+    ticks = ticks if len(ticks) >= 2 else sorted({float(x.min()), float(x.max())})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("observations in the group")
     ax.set_ylabel("summed ELPD difference from the reference")

@@ -445,16 +445,31 @@ def test_shrinkage_solution_full_marks_and_blank_zero(shrinkage_graded):
 HIERARCHY_TOTALS = {"03-eight-schools": 12, "04-funnel": 14}
 
 
+def _grade_committed(tmp_path_factory, names, label: str) -> dict:
+    """Grade the committed solution and blank student notebook of each assignment in one run."""
+    folder = tmp_path_factory.mktemp(f"{label}-submissions")
+    for name in names:
+        for kind, source in (("solution", "solutions"), ("blank", "exercises")):
+            shutil.copyfile(REPO_ROOT / source / f"{name}.ipynb", folder / f"{kind}-{name}.ipynb")
+    output = tmp_path_factory.mktemp(f"{label}-grades") / "grades.csv"
+    rows, log, elapsed = _grade_with_cli(folder, output, "--jobs", "2", "--timeout", "1800")
+    return {"rows": rows, "log": log, "elapsed": elapsed}
+
+
+def _assert_solution_full_marks_and_blank_zero(graded: dict, name: str, total: float) -> None:
+    questions = grading.load_assignments(REPO_ROOT)[name].questions
+    assert sum(questions.values()) == total
+    solution_file, blank_file = f"solution-{name}.ipynb", f"blank-{name}.ipynb"
+    assert _scores(graded, solution_file) == questions
+    assert {row["reason"] for row in _rows(graded, solution_file)} == {grading.ALL_PASSED}
+    assert _scores(graded, blank_file) == dict.fromkeys(questions, 0.0)
+    assert all(row["reason"] for row in _rows(graded, blank_file))
+
+
 @pytest.fixture(scope="session")
 def hierarchy_graded(tmp_path_factory, sandbox) -> dict:
     """The committed 03 and 04 solutions and blank student notebooks, graded in one run."""
-    folder = tmp_path_factory.mktemp("hierarchy-submissions")
-    for name in HIERARCHY_TOTALS:
-        for kind, source in (("solution", "solutions"), ("blank", "exercises")):
-            shutil.copyfile(REPO_ROOT / source / f"{name}.ipynb", folder / f"{kind}-{name}.ipynb")
-    output = tmp_path_factory.mktemp("hierarchy-grades") / "grades.csv"
-    rows, log, elapsed = _grade_with_cli(folder, output, "--jobs", "2", "--timeout", "1800")
-    return {"rows": rows, "log": log, "elapsed": elapsed}
+    return _grade_committed(tmp_path_factory, HIERARCHY_TOTALS, "hierarchy")
 
 
 @pytest.mark.parametrize(("name", "total"), list(HIERARCHY_TOTALS.items()))
@@ -462,13 +477,26 @@ def test_hierarchy_solutions_full_marks_and_blanks_zero(hierarchy_graded, name, 
     """03-eight-schools and 04-funnel: the solution (with its MCMC fits) scores every
     question's maximum with all tests passed; the blank notebook runs and scores 0 on every
     question, each with a reason."""
-    questions = grading.load_assignments(REPO_ROOT)[name].questions
-    assert sum(questions.values()) == total
-    solution_file, blank_file = f"solution-{name}.ipynb", f"blank-{name}.ipynb"
-    assert _scores(hierarchy_graded, solution_file) == questions
-    assert {row["reason"] for row in _rows(hierarchy_graded, solution_file)} == {grading.ALL_PASSED}
-    assert _scores(hierarchy_graded, blank_file) == dict.fromkeys(questions, 0.0)
-    assert all(row["reason"] for row in _rows(hierarchy_graded, blank_file))
+    _assert_solution_full_marks_and_blank_zero(hierarchy_graded, name, total)
+
+
+# ------------------------------------------------------------------ 07-loo, 08-mixed-models
+
+LOO_MIXED_TOTALS = {"07-loo": 10, "08-mixed-models": 9}
+
+
+@pytest.fixture(scope="session")
+def loo_mixed_graded(tmp_path_factory, sandbox) -> dict:
+    """The committed 07 and 08 solutions and blank student notebooks, graded in one run."""
+    return _grade_committed(tmp_path_factory, LOO_MIXED_TOTALS, "loo-mixed")
+
+
+@pytest.mark.parametrize(("name", "total"), list(LOO_MIXED_TOTALS.items()))
+def test_loo_mixed_solutions_full_marks_and_blanks_zero(loo_mixed_graded, name, total):
+    """07-loo and 08-mixed-models: the solution (with its MCMC fits) scores every question's
+    maximum with all tests passed; the blank notebook runs and scores 0 on every question,
+    each with a reason."""
+    _assert_solution_full_marks_and_blank_zero(loo_mixed_graded, name, total)
 
 
 def test_limits_apply_without_prlimit():

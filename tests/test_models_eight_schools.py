@@ -250,13 +250,17 @@ def test_covariate_reference_reduces_to_known_cases():
 
 @pytest.mark.slow
 def test_eight_schools_half_cauchy_matches_exact(monkeypatch, schools):
-    """Under tau ~ HalfCauchy(25) the non-centred fit (2 x 2000 draws) converges and the
-    posterior means of mu, tau and every theta_j are within 4 MCSE of the exact posterior
-    computed with the same scipy prior object."""
+    """Under tau ~ HalfCauchy(25) the non-centred fit (2 x 2000 draws, target_accept 0.95)
+    converges and the posterior means of mu, tau and every theta_j are within 4 MCSE of the
+    exact posterior computed with the same scipy prior object."""
     monkeypatch.delenv(sampling.FAST_MODE_VARIABLE, raising=False)
     prior = stats.halfcauchy(scale=25)
     idata = sampling.sample(
-        eight_schools(schools, tau_prior=prior), random_seed=11, draws=2000, log_likelihood=False
+        eight_schools(schools, tau_prior=prior),
+        random_seed=11,
+        draws=2000,
+        target_accept=0.95,  # the heavy tail causes an occasional divergence at 0.9
+        log_likelihood=False,
     )
     report = diagnostics.convergence_report(idata, var_names=["mu", "tau", "theta"])
     assert report.passed, report.text

@@ -67,7 +67,8 @@ def test_forest_rows_intervals_and_raw_estimates():
     np.testing.assert_array_equal(raw_line.get_ydata(), [1.75, 0.75, -0.25])
     half_widths = np.array([np.ptp(path.vertices[:, 0]) / 2 for path in raw_segments.get_paths()])
     np.testing.assert_allclose(half_widths, stats.norm.ppf(0.9) * RAW["sigma"].to_numpy())
-    ticks = dict(zip(ax.get_yticks(), [label.get_text() for label in ax.get_yticklabels()]))
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    ticks = dict(zip(ax.get_yticks(), labels, strict=True))
     assert ticks == {2.0: "A", 1.0: "B", 0.0: "C"}
     assert any(np.allclose(line.get_xdata(), 7.0) for line in ax.get_lines())
 

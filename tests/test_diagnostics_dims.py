@@ -1,0 +1,41 @@
+"""Regression test of companion.diagnostics.convergence_report's table for variables that
+share a dimension but list it in different orders (pi0 over category before pi over region
+x category, as in the Dirichlet-Multinomial model).
+
+ArviZ 1.3's multi-variable summary stacks such variables in the dataset's dim order but
+labels them in each variable's own order, so rows get other quantities' numbers. The
+expected numbers here come from ``arviz.ess`` on each variable alone, and from the
+construction of the draws (each entry's sd is known).
+"""
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from companion.diagnostics import convergence_report
+
+
+def test_table_rows_carry_their_own_quantities():
+    """Each row of the table, pi[region, category], has that entry's ESS and an MCSE that
+    matches its own sd: entries scaled by 100 have MCSEs about 100 times larger."""
+    rng = np.random.default_rng(1)
+    regions, categories = ["R1", "R2"], ["zz", "aa", "mm"]
+    scale = np.array([[1.0, 100.0, 1.0], [1.0, 1.0, 100.0]])
+    pi = rng.normal(size=(2, 400, 2, 3)) * scale
+    posterior = xr.Dataset(
+        {
+            "pi0": (("chain", "draw", "category"), rng.normal(size=(2, 400, 3))),
+            "pi": (("chain", "draw", "region", "category"), pi),
+        },
+        coords={"region": regions, "category": categories},
+    )
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((2, 400), dtype=bool))})
+    idata = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+    table = convergence_report(idata).table
+    ess = az.ess(idata, var_names=["pi"])["pi"]
+    for r, region in enumerate(regions):
+        for c, category in enumerate(categories):
+            row = table.loc[f"pi[{region}, {category}]"]
+            assert row["ess_bulk"] == float(ess.sel(region=region, category=category))
+            big = scale[r, c] > 1
+            assert (row["mcse_mean"] > 1.0) == big, (region, category)
