@@ -1295,7 +1295,7 @@ class LinkNormalHierarchyPosterior:
         )
         mu, log_tau, log_post, moments = self._grid(mu_box, log_tau_box, _FINE_GRID)
         weights = np.exp(log_post - log_post.max())
-        # Trapezoid weights on the grid (the integrand vanishes at the box's edges).
+        # Trapezoid weights on the grid (the integrand is negligible at the box's edges).
         weights[[0, -1], :] *= 0.5
         weights[:, [0, -1]] *= 0.5
         self._weights = weights / weights.sum()
@@ -1324,9 +1324,9 @@ class LinkNormalHierarchyPosterior:
         """log p(y_j | mu, tau) and E[theta_j^k], E[response_j^k | mu, tau, y_j], k = 1, 2.
 
         With theta = mu + tau z, z ~ Normal(0, 1), the integrand exp(g(z)), with
-        g(z) = log p(y_j | theta) - z**2 / 2, is log-concave: Newton's method finds its
-        mode z*, and Gauss-Hermite nodes are placed around it, scaled by the curvature
-        (adaptive Gauss-Hermite quadrature).
+        g(z) = log p(y_j | theta) - z**2 / 2, is log-concave: Newton's method (in theta)
+        finds its mode z*, and Gauss-Hermite nodes are placed around it, scaled by the
+        curvature there (adaptive Gauss-Hermite quadrature).
         """
         # The mode in theta, from the Normal approximation theta_j | y_j ~ Normal(estimate,
         # variance) combined with Normal(mu, tau); Newton steps are capped at 1 on the
@@ -1368,8 +1368,10 @@ class LinkNormalHierarchyPosterior:
         return tuple(part[..., 0] for part in self._log_likelihood(theta[..., None]))
 
     def _set_moments(self, moments: dict[str, np.ndarray]) -> None:
-        mean: dict[str, Any] = {"mu": self.expect(lambda mu, tau: mu)}
-        mean["tau"] = self.expect(lambda mu, tau: tau)
+        mean: dict[str, Any] = {
+            "mu": self.expect(lambda mu, tau: mu),
+            "tau": self.expect(lambda mu, tau: tau),
+        }
         sd: dict[str, Any] = {
             "mu": float(np.sqrt(self.expect(lambda mu, tau: (mu - mean["mu"]) ** 2))),
             "tau": float(np.sqrt(self.expect(lambda mu, tau: (tau - mean["tau"]) ** 2))),

@@ -558,8 +558,7 @@ def dirichlet_multinomial(
         groups = counts.index if groups is None else groups
         categories = counts.columns if categories is None else categories
     group_labels = _group_labels(groups, n_groups, "row of counts")
-    category_labels = [str(c) for c in range(n_categories)] if categories is None else categories
-    category_labels = [str(c) for c in category_labels]
+    category_labels = [str(c) for c in (range(n_categories) if categories is None else categories)]
     if len(category_labels) != n_categories:
         raise ValueError(
             f"categories must have one label per column of counts ({n_categories}), "
