@@ -286,6 +286,10 @@ def _bwrap_prefix(sandbox: Sandbox, box: Path, env: dict[str, str]) -> list[str]
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    # Private /dev, /proc and /tmp first, so that read-only binds below them (a repository
+    # cloned under /tmp, say) are mounted on top instead of being hidden.
+    args += ["--dev", "/dev", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
+    args += ["--proc", "/proc", "--size", str(2**30), "--tmpfs", "/tmp"]
     made: set[Path] = {Path("/")}
     for path in sandbox.readonly_paths:
         for parent in reversed(path.parents):
@@ -294,8 +298,6 @@ def _bwrap_prefix(sandbox: Sandbox, box: Path, env: dict[str, str]) -> list[str]
                 made.add(parent)
         args += ["--ro-bind", str(path), str(path)]
         made.add(path)
-    args += ["--dev", "/dev", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
-    args += ["--proc", "/proc", "--size", str(2**30), "--tmpfs", "/tmp"]
     args += ["--bind", str(box), SANDBOX_DIR, "--chdir", SANDBOX_DIR]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
