@@ -10,7 +10,7 @@ SUBMISSIONS ?= submissions
 GRADES ?= _build/grades.csv
 
 .PHONY: help venv book chapter test lint unit notebooks book-check exercises grade bench clean clean-cache
-.PHONY: launch-notebooks book-student browser-test
+.PHONY: launch-notebooks book-student browser-test seed-sweep
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in
 
 grade: $(STAMP)  ## Grade every notebook in SUBMISSIONS=<dir> into GRADES (default _build/grades.csv)
 	$(BIN)/python -m coursetools.grading $(SUBMISSIONS) --output $(GRADES)
+
+seed-sweep: $(STAMP)  ## Rerun every MCMC test and graded MCMC answer over SEEDS=20 fresh seeds
+	$(BIN)/python -m coursetools.seed_sweep --seeds $${SEEDS:-20}
 
 bench: $(STAMP)  ## Print a table of build, chapter, test and sampler timings
 	$(BIN)/python -m coursetools.bench

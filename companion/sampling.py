@@ -35,7 +35,7 @@ def sample(
     random_seed: int,
     draws: int = 1000,
     tune: int = 1000,
-    chains: int = 2,
+    chains: int = 4,
     target_accept: float = 0.9,
     sampler: Literal["auto", "nutpie", "pymc"] = "auto",
     log_likelihood: bool = True,
@@ -49,8 +49,10 @@ def sample(
     random_seed : int
         Seed for the sampler; required, so every fit in the course is reproducible.
     draws, tune, chains : int
-        Kept draws and tuning steps per chain, and the number of chains. With
-        ``COMPANION_FAST=1`` draws and tune are capped at 300.
+        Kept draws and tuning steps per chain, and the number of chains. Four chains
+        by default: R-hat < 1.01 means little with fewer (Vehtari, Gelman, Simpson,
+        Carpenter & Bürkner 2021). With ``COMPANION_FAST=1`` draws and tune are capped
+        at 300.
     target_accept : float
         NUTS target acceptance rate; raise it to shorten steps (at a cost).
     sampler : {"auto", "nutpie", "pymc"}
@@ -132,7 +134,7 @@ class CompiledModel:
         random_seed: int,
         draws: int = 1000,
         tune: int = 1000,
-        chains: int = 2,
+        chains: int = 4,
         target_accept: float = 0.9,
         log_likelihood: bool = True,
     ) -> xr.DataTree:

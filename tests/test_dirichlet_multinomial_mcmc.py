@@ -6,17 +6,19 @@ error, and both must agree with the exact posterior (quadrature over alpha and p
 Given alpha and pi0, each region's proportions are Dirichlet(alpha pi0 + y_r), so
 E[pi_r | y] = E[(alpha pi0 + y_r) / (alpha + n_r) | y]: an estimate from the marginal fit
 that the full fit's means of pi_r must match. Every comparison allows 4 Monte Carlo
-standard errors (two-sided, about 6e-5 false alarms per quantity).
+standard errors (two-sided, about 6e-5 false alarms per quantity). The sampler seeds come
+from the ``mcmc_seed`` fixture, so a seed sweep reruns every fit.
 """
 
 import arviz as az
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import assert_converged
 
-from companion import data, diagnostics, exact, models, sampling
+from companion import data, exact, models, sampling
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_fast_mode")]
 
 SEEDS = (1, 2, 3)
 """Survey seeds; the full model is fitted to the first, the marginal model to all."""
@@ -24,9 +26,7 @@ SEEDS = (1, 2, 3)
 
 def _fit(counts, *, marginal: bool, seed: int) -> xr.DataTree:
     model = models.dirichlet_multinomial(counts, marginal=marginal, dims=("region", "category"))
-    return sampling.sample(
-        model, random_seed=seed, draws=1000, target_accept=0.95, log_likelihood=False
-    )
+    return sampling.sample(model, random_seed=seed, target_accept=0.95, log_likelihood=False)
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +35,15 @@ def surveys():
 
 
 @pytest.fixture(scope="module")
-def full_fit(surveys):
-    return _fit(surveys[SEEDS[0]].counts, marginal=False, seed=101)
+def full_fit(surveys, mcmc_seed):
+    return _fit(surveys[SEEDS[0]].counts, marginal=False, seed=mcmc_seed)
 
 
 @pytest.fixture(scope="module")
-def marginal_fits(surveys):
-    return {seed: _fit(surveys[seed].counts, marginal=True, seed=200 + seed) for seed in SEEDS}
+def marginal_fits(surveys, mcmc_seed):
+    return {
+        seed: _fit(surveys[seed].counts, marginal=True, seed=mcmc_seed + seed) for seed in SEEDS
+    }
 
 
 def _conditional_means(idata: xr.DataTree, counts) -> xr.DataArray:
@@ -59,14 +61,15 @@ def _mean_and_mcse(draws: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     return draws.mean(("chain", "draw")).values, np.asarray(mcse.values)
 
 
+@pytest.mark.mcmc
 def test_fits_converge(full_fit, marginal_fits):
-    """Every fit passes the course's convergence checks (no divergences, R-hat < 1.01,
-    bulk and tail ESS >= 100 per chain)."""
+    """Every fit (4 chains x 1000 draws) passes the course's convergence checks (no
+    divergences, R-hat < 1.01, bulk and tail ESS >= 100 per chain)."""
     for idata in [full_fit, *marginal_fits.values()]:
-        report = diagnostics.convergence_report(idata)
-        assert report.passed, report.text
+        assert_converged(idata)
 
 
+@pytest.mark.mcmc(quantities=4, within=4)
 @pytest.mark.parametrize("name", ["alpha", "pi0"])
 def test_marginal_and_full_models_agree_on_hyperparameters(full_fit, marginal_fits, name):
     """The posterior means of alpha and of each pi0_k from the full and the marginal model
@@ -77,6 +80,7 @@ def test_marginal_and_full_models_agree_on_hyperparameters(full_fit, marginal_fi
     assert np.all(np.abs(full_mean - marginal_mean) < tolerance)
 
 
+@pytest.mark.mcmc(quantities=24, within=4)
 def test_full_model_proportions_match_their_conjugate_recovery(surveys, full_fit, marginal_fits):
     """The full fit's posterior means of pi_r equal E[(alpha pi0 + y_r) / (alpha + n_r)]
     estimated from the marginal fit, within 4 combined Monte Carlo standard errors."""
@@ -99,6 +103,7 @@ def _assert_between(posterior_mean, mcse, raw, pi0_mean):
     assert np.all(inside[clear]), np.argwhere(clear & ~inside)
 
 
+@pytest.mark.mcmc(quantities=24, within=4)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_group_means_lie_between_raw_proportions_and_pi0(surveys, marginal_fits, seed):
     """For every survey, each region's posterior mean proportion (from the marginal fit and
@@ -112,6 +117,7 @@ def test_group_means_lie_between_raw_proportions_and_pi0(surveys, marginal_fits,
     _assert_between(means, mcse, raw, pi0_mean)
 
 
+@pytest.mark.mcmc(quantities=24, within=4)
 def test_full_model_group_means_lie_between_raw_proportions_and_pi0(surveys, full_fit):
     """The same property for the full model's sampled pi_r."""
     counts = surveys[SEEDS[0]].counts
@@ -121,6 +127,7 @@ def test_full_model_group_means_lie_between_raw_proportions_and_pi0(surveys, ful
     _assert_between(means, mcse, raw, pi0_mean)
 
 
+@pytest.mark.mcmc(quantities=58, within=4)
 def test_both_fits_match_the_exact_posterior(surveys, full_fit, marginal_fits):
     """The posterior means of alpha, pi0 and pi from the full fit, and of alpha, pi0 and
     the recovered E[pi_r] from the marginal fit, are within 4 MCSE of the exact ones
