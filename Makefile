@@ -10,7 +10,7 @@ SUBMISSIONS ?= submissions
 GRADES ?= _build/grades.csv
 
 .PHONY: help venv book chapter test lint unit notebooks book-check exercises grade bench clean clean-cache
-.PHONY: launch-notebooks book-student browser-test seed-sweep
+.PHONY: launch-notebooks book-student browser-test seed-sweep system-book system-test
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -21,7 +21,13 @@ $(STAMP): requirements.lock pyproject.toml scripts/make-venv.sh
 
 venv: $(STAMP)  ## Create .venv from the lock file (only when missing or stale)
 
-book: $(STAMP)  ## Execute every chapter and build the HTML book into _build/html
+system-book:  ## Install (or name) the system tools the book needs: Python >= 3.12, Graphviz
+	@scripts/prerequisites.sh dot
+
+system-test:  ## Install (or name) the system tools the tests need: also bubblewrap, Chromium, git
+	@scripts/prerequisites.sh dot bwrap chromium git
+
+book: system-book $(STAMP)  ## Execute every chapter and build the HTML book into _build/html
 	$(BIN)/python -m coursetools.book launch-notebooks
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
@@ -54,7 +60,7 @@ unit: $(STAMP)  ## Unit, property, slow (MCMC vs exact) and grading tests
 notebooks: $(STAMP)  ## Validate the exercise and solution notebooks with nbval
 	COMPANION_FAST=1 $(BIN)/pytest --nbval-lax -p no:cacheprovider exercises solutions
 
-test: lint unit notebooks book browser-test  ## Everything: lint, unit tests, nbval, grading checks, book build, browser
+test: system-test lint unit notebooks book browser-test  ## Everything: lint, unit tests, nbval, grading checks, book build, browser
 	@echo "make test: all checks passed"
 
 exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in assignments/

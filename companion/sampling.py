@@ -8,6 +8,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from companion._checks import positive_integer
+
 __all__ = ["FAST_MODE_VARIABLE", "CompiledModel", "fast_mode", "sample"]
 
 FAST_MODE_VARIABLE = "COMPANION_FAST"
@@ -19,6 +21,26 @@ _FAST_CAP = 300
 def fast_mode() -> bool:
     """Whether the fast mode is switched on by the environment variable ``COMPANION_FAST``."""
     return os.environ.get(FAST_MODE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
+
+
+def _checked_options(
+    *, random_seed: int, draws: int, tune: int, chains: int, target_accept: float
+) -> tuple[int, int, int]:
+    """Check the sampler options (errors name the argument); apply the fast mode's cap."""
+    if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
+        raise TypeError(f"random_seed must be an integer, got {random_seed!r}")
+    if random_seed < 0:
+        raise ValueError(f"random_seed must be >= 0, got {random_seed!r}")
+    draws, chains = positive_integer(draws, "draws"), positive_integer(chains, "chains")
+    if isinstance(tune, bool) or not isinstance(tune, int | np.integer) or tune < 0:
+        raise ValueError(f"tune must be an integer >= 0, got {tune!r}")
+    if isinstance(target_accept, bool | str) or not np.isscalar(target_accept):
+        raise TypeError(f"target_accept must be a number in (0, 1), got {target_accept!r}")
+    if not 0 < float(target_accept) < 1:
+        raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
+    if fast_mode():
+        draws, tune = min(draws, _FAST_CAP), min(tune, _FAST_CAP)
+    return draws, int(tune), chains
 
 
 def _nutpie_installed() -> bool:
@@ -76,8 +98,9 @@ def sample(
         raise ValueError(f"sampler must be 'auto', 'nutpie' or 'pymc'; got {sampler!r}")
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}")
-    if fast_mode():
-        draws, tune = min(draws, _FAST_CAP), min(tune, _FAST_CAP)
+    draws, tune, chains = _checked_options(
+        random_seed=random_seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
+    )
     if sampler == "auto":
         sampler = "nutpie" if _nutpie_installed() else "pymc"
     idata = pm.sample(
@@ -149,8 +172,13 @@ class CompiledModel:
         import nutpie
         from pymc.backends.arviz import patch_nutpie_idata
 
-        if fast_mode():
-            draws, tune = min(draws, _FAST_CAP), min(tune, _FAST_CAP)
+        draws, tune, chains = _checked_options(
+            random_seed=random_seed,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            target_accept=target_accept,
+        )
         # The seed pm.sample hands to nutpie, so that both routes give the same draws.
         seed = int(np.random.default_rng(random_seed).spawn(chains)[0].integers(2**30))
         start = time.time()
