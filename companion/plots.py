@@ -5,7 +5,7 @@ new figure, returns what it drew, and never calls ``plt.show()``, seeds, or chan
 global state.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
@@ -13,10 +13,17 @@ import matplotlib.tri as tri
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import is_color_like
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from companion._checks import as_finite_array, as_positive_array, same_length
+from companion._checks import (
+    as_finite_array,
+    as_positive_array,
+    finite_scalar,
+    positive_integer,
+    same_length,
+)
 
 __all__ = [
     "POOLING_LABELS",
@@ -37,7 +44,50 @@ POOLING_LABELS = {
     "none": "No pooling",
     "partial": "Partial pooling",
 }
-_COLUMNS = {"group", "pooling", "mean", "lower", "upper"}
+
+
+def _interval_table(frame: pd.DataFrame, argument: str, *, keys: Sequence[str]) -> pd.DataFrame:
+    """Check a table of intervals: the columns ``keys``, ``mean``, ``lower`` and ``upper``,
+    at least one row, finite numbers with lower <= mean <= upper, one row per key."""
+    columns = [*keys, "mean", "lower", "upper"]
+    if not isinstance(frame, pd.DataFrame) or not set(columns) <= set(frame.columns):
+        raise ValueError(f"{argument} must be a DataFrame with columns {', '.join(columns)}")
+    if frame.empty:
+        raise ValueError(f"{argument} must have at least one row")
+    try:
+        numbers = frame[["mean", "lower", "upper"]].to_numpy(dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{argument} columns mean, lower, upper must hold numbers") from error
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError(f"{argument} columns mean, lower, upper must be finite (no NaN or inf)")
+    if np.any(numbers[:, 1] > numbers[:, 0]) or np.any(numbers[:, 0] > numbers[:, 2]):
+        raise ValueError(f"{argument} must have lower <= mean <= upper in every row")
+    if frame.duplicated(subset=list(keys)).any():
+        raise ValueError(f"{argument} must have one row per {' and '.join(keys)}")
+    return frame
+
+
+def _number_series(values, argument: str) -> pd.Series:
+    """A mapping or Series of finite numbers as a float Series."""
+    if not isinstance(values, Mapping | pd.Series):
+        raise TypeError(f"{argument} must be a mapping or Series of numbers, got {values!r}")
+    try:
+        series = pd.Series(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{argument} must map labels to numbers") from error
+    if not np.all(np.isfinite(series.to_numpy())):
+        raise ValueError(f"{argument} must hold finite numbers (no NaN or inf)")
+    return series
+
+
+def _labels(labels: Sequence[str], argument: str, size: int) -> list[str]:
+    """``size`` labels from a sequence (a bare string is refused, not split into letters)."""
+    if isinstance(labels, str | bytes | Mapping) or not isinstance(labels, Iterable):
+        raise TypeError(f"{argument} must be a sequence of {size} labels, got {labels!r}")
+    labels = [str(label) for label in labels]
+    if len(labels) != size:
+        raise ValueError(f"{argument} must have {size} entries, got {len(labels)}")
+    return labels
 
 
 def pooling_comparison(
@@ -67,17 +117,27 @@ def pooling_comparison(
     numpy.ndarray of matplotlib.axes.Axes
         The three panels, in the order complete, none, partial.
     """
-    if not isinstance(intervals, pd.DataFrame) or not _COLUMNS <= set(intervals.columns):
-        raise ValueError(f"intervals must be a DataFrame with columns {sorted(_COLUMNS)}")
+    intervals = _interval_table(intervals, "intervals", keys=["group", "pooling"])
     unknown = set(intervals["pooling"]) - set(POOLING_LABELS)
     if unknown:
-        raise ValueError(f"intervals['pooling'] has unknown values {sorted(unknown)}")
+        raise ValueError(f"intervals['pooling'] has unknown values {sorted(map(str, unknown))}")
+    groups = list(dict.fromkeys(intervals["group"]))
+    if observations is not None:
+        columns = {"group", "value"}
+        if not isinstance(observations, pd.DataFrame) or not columns <= set(observations.columns):
+            raise ValueError("observations must be a DataFrame with columns group and value")
+        if len(observations):
+            as_finite_array(observations["value"], "observations['value']")
+        strays = sorted(map(str, set(observations["group"]) - set(groups)))
+        if strays:
+            raise ValueError(f"observations has groups not in intervals: {strays}")
+    if truth is not None:
+        true = _number_series(truth, "truth")
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(11, 3.8), sharey=True, layout="constrained")
     axes = np.asarray(axes).ravel()
     if axes.size != 3:
         raise ValueError(f"axes must hold three Axes, got {axes.size}")
-    groups = list(dict.fromkeys(intervals["group"]))
     position = {g: i for i, g in enumerate(groups)}
     for ax, pooling in zip(axes, POOLING_LABELS, strict=True):
         if observations is not None:
@@ -103,7 +163,6 @@ def pooling_comparison(
             label="posterior mean and interval",
         )
         if truth is not None:
-            true = pd.Series(truth)
             ax.scatter(
                 [position[g] - 0.1 for g in groups],
                 true.reindex(groups),
@@ -158,8 +217,11 @@ def shrinkage_arrows(
     sigma = as_positive_array(sigma, "sigma")
     shrunk = as_finite_array(shrunk, "shrunk")
     same_length([y, sigma, shrunk], ["y", "sigma", "shrunk"])
-    if labels is not None and len(labels) != len(y):
-        raise ValueError(f"labels must have one entry per group ({len(y)}), got {len(labels)}")
+    y, sigma, shrunk = np.broadcast_arrays(y, sigma, shrunk)  # a length-1 entry is shared
+    if labels is not None:
+        labels = _labels(labels, "labels", len(y))
+    if pooled is not None:
+        pooled = finite_scalar(pooled, "pooled")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5), layout="constrained")
     sizes = 400 * (sigma / sigma.max()) ** 2
@@ -222,19 +284,27 @@ def forest(
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    if not isinstance(intervals, pd.DataFrame) or not _COLUMNS - {"pooling"} <= set(
-        intervals.columns
-    ):
-        raise ValueError("intervals must be a DataFrame with columns group, mean, lower, upper")
+    intervals = _interval_table(intervals, "intervals", keys=["group"])
+    prob = finite_scalar(prob, "prob")
     if not 0 < prob < 1:
         raise ValueError(f"prob must be in (0, 1), got {prob!r}")
+    if reference is not None:
+        reference = finite_scalar(reference, "reference")
     groups = [str(g) for g in intervals["group"]]
+    if len(set(groups)) != len(groups):
+        raise ValueError("intervals must have one row per group")
     if raw is not None:
         if not isinstance(raw, pd.DataFrame) or not {"y", "sigma"} <= set(raw.columns):
             raise ValueError("raw must be a DataFrame with columns y and sigma, indexed by group")
-        missing = sorted(set(groups) - {str(g) for g in raw.index})
+        index = [str(g) for g in raw.index]
+        if len(set(index)) != len(index):
+            raise ValueError("raw must have one row per group (its index has duplicates)")
+        missing = sorted(set(groups) - set(index))
         if missing:
             raise ValueError(f"raw has no row for the groups {missing}")
+        table = raw.set_axis(index).loc[groups]
+        as_finite_array(table["y"], "raw['y']")
+        as_positive_array(table["sigma"], "raw['sigma']")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.45 * len(groups) + 1.2), layout="constrained")
     rows = np.arange(len(groups))[::-1].astype(float)
@@ -242,7 +312,10 @@ def forest(
     ax.errorbar(
         means,
         rows,
-        xerr=[means - intervals["lower"].to_numpy(), intervals["upper"].to_numpy() - means],
+        xerr=[
+            means - intervals["lower"].to_numpy(dtype=float),
+            intervals["upper"].to_numpy(dtype=float) - means,
+        ],
         fmt="o",
         color="C0",
         elinewidth=2.5,
@@ -250,12 +323,11 @@ def forest(
         label=f"posterior mean and {prob:.0%} interval",
     )
     if raw is not None:
-        table = raw.set_axis([str(g) for g in raw.index]).loc[groups]
         z = stats.norm.ppf(0.5 + prob / 2)
         ax.errorbar(
-            table["y"],
+            table["y"].to_numpy(dtype=float),
             rows - 0.25,
-            xerr=z * table["sigma"].to_numpy(),
+            xerr=z * table["sigma"].to_numpy(dtype=float),
             fmt="o",
             mfc="white",
             color="C1",
@@ -303,8 +375,11 @@ def tau_vs_exact(
         The axes drawn on.
     """
     tau = as_positive_array(tau_draws, "tau_draws")
-    if not callable(getattr(posterior, "tau_density", None)):
-        raise TypeError("posterior must be an exact posterior with a tau_density method")
+    if not all(callable(getattr(posterior, m, None)) for m in ("tau_density", "quantile")):
+        raise TypeError(
+            "posterior must be an exact posterior with tau_density and quantile methods"
+        )
+    bins = positive_integer(bins, "bins")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     high = max(float(posterior.quantile(0.999)["tau"]), float(tau.max()))
@@ -362,13 +437,16 @@ def funnel_scatter(
     y = as_finite_array(y, "y")
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4), layout="constrained")
-    ax.scatter(x, y, s=4, alpha=0.3, color=color, label=label, rasterized=True)
+    if not is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour, got {color!r}")
     if diverging is not None:
         flags = np.asarray(diverging)
         if flags.dtype != bool or flags.shape != x.shape:
             raise ValueError(f"diverging must be {len(x)} booleans, one per draw")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4), layout="constrained")
+    ax.scatter(x, y, s=4, alpha=0.3, color=color, label=label, rasterized=True)
+    if diverging is not None:
         count = int(flags.sum())
         ax.scatter(x[flags], y[flags], s=12, color="C3", label=f"divergent ({count})", zorder=3)
     if label is not None or diverging is not None:
@@ -407,10 +485,12 @@ def plate_diagrams(
     """
     import io
 
-    import pymc as pm
-
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty mapping of title -> pymc.Model")
+    dpi = positive_integer(dpi, "dpi")
+
+    import pymc as pm
+
     images = []
     for title, model in models.items():
         if not isinstance(model, pm.Model):
@@ -473,8 +553,7 @@ def dirichlet_simplex(
     a = as_positive_array(concentration, "concentration")
     if a.size != 3:
         raise ValueError(f"concentration must have three entries, got {a.size}")
-    if len(labels) != 3:
-        raise ValueError(f"labels must name the three categories, got {len(labels)}")
+    labels = _labels(labels, "labels", 3)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 10:
         raise ValueError(f"resolution must be an integer >= 10, got {resolution!r}")
     if ax is None:
@@ -530,9 +609,19 @@ def loo_comparison(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    required = {"elpd_diff", "dse", "weight"}
-    if not isinstance(table, pd.DataFrame) or not required <= set(table.columns):
-        raise ValueError(f"table must be a DataFrame with columns {sorted(required)}")
+    required = ["elpd_diff", "dse", "weight"]
+    if not isinstance(table, pd.DataFrame) or not set(required) <= set(table.columns):
+        raise ValueError(f"table must be a DataFrame with columns {required}")
+    if table.empty:
+        raise ValueError("table must have at least one row")
+    try:
+        numbers = table[required].to_numpy(dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"table columns {required} must hold numbers") from error
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError(f"table columns {required} must be finite (no NaN or inf)")
+    if np.any(numbers[:, 1] < 0) or np.any((numbers[:, 2] < 0) | (numbers[:, 2] > 1)):
+        raise ValueError("table must have dse >= 0 and weights in [0, 1]")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.7 * len(table) + 1.2), layout="constrained")
     positions = np.arange(len(table))[::-1]
@@ -581,16 +670,28 @@ def elpd_by_group(
     models = [column for column in differences.columns if column != "n"]
     if not models:
         raise ValueError("differences must have at least one model column besides 'n'")
-    x = differences["n"] if sizes is None else pd.Series(sizes).reindex(differences.index)
-    if x.isna().any():
-        raise ValueError("sizes must give a size for every group in differences")
+    if differences.empty:
+        raise ValueError("differences must have at least one row")
+    try:
+        values = differences[models].to_numpy(dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError("differences must hold numbers in its model columns") from error
+    if not np.all(np.isfinite(values)):
+        raise ValueError("differences must be finite (no NaN or inf)")
+    if sizes is None:
+        x = pd.Series(as_positive_array(differences["n"], "differences['n']"))
+    else:
+        x = _number_series(sizes, "sizes").reindex(differences.index)
+        if x.isna().any():
+            raise ValueError("sizes must give a size for every group in differences")
+        as_positive_array(x, "sizes")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     markers = ["o", "s", "^", "D"]
     for k, model in enumerate(models):
         ax.scatter(
-            x,
-            differences[model],
+            x.to_numpy(),
+            differences[model].to_numpy(dtype=float),
             s=22,
             marker=markers[k % len(markers)],
             color=f"C{k + 1}",
@@ -640,14 +741,17 @@ def interval_comparison(
         raise ValueError("intervals must be a non-empty mapping of labels to DataFrames")
     frames = list(intervals.values())
     for label, frame in intervals.items():
-        if not isinstance(frame, pd.DataFrame) or not _COLUMNS - {"pooling"} <= set(frame.columns):
-            raise ValueError(
-                f"intervals[{label!r}] must be a DataFrame with columns group, mean, lower, upper"
-            )
+        argument = f"intervals[{label!r}]"
+        _interval_table(frame, argument, keys=["group"])
+        if frame["group"].astype(str).duplicated().any():
+            raise ValueError(f"{argument} must have one row per group")
     groups = [str(g) for g in frames[0]["group"]]
     for label, frame in intervals.items():
         if sorted(str(g) for g in frame["group"]) != sorted(groups):
             raise ValueError(f"intervals[{label!r}] must have the groups {groups}")
+    if truth is not None:
+        true = _number_series(truth, "truth")
+        true.index = true.index.astype(str)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(groups) + 2), 3.8), layout="constrained")
     width = 0.5 / len(frames)
@@ -658,15 +762,16 @@ def interval_comparison(
         ax.errorbar(
             x,
             means,
-            yerr=[means - table["lower"].to_numpy(), table["upper"].to_numpy() - means],
+            yerr=[
+                means - table["lower"].to_numpy(dtype=float),
+                table["upper"].to_numpy(dtype=float) - means,
+            ],
             fmt="o",
             color=f"C{index}",
             capsize=3,
             label=str(label),
         )
     if truth is not None:
-        true = pd.Series(truth)
-        true.index = true.index.astype(str)
         ax.scatter(
             np.arange(len(groups)),
             true.reindex(groups),
