@@ -1,41 +1,110 @@
 """Input validation shared by the public functions: every error names the argument."""
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+# Counts are stored as int64: larger whole numbers would wrap around to negative ones.
+_MAX_COUNT = 2**63 - 1
 
-def as_finite_array(value: ArrayLike, name: str) -> np.ndarray:
-    """Return ``value`` as a non-empty 1-D float array with no NaN or infinity."""
+
+def _as_array(value: ArrayLike, name: str) -> np.ndarray:
+    """``value`` as an array, or an error naming ``name`` if it is ragged."""
     try:
-        array = np.asarray(value, dtype=float)
+        return np.asarray(value)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of numbers, got {value!r}") from error
-    if array.ndim == 0:
-        array = array[None]
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers (no ragged nesting), got {value!r}"
+        ) from error
+
+
+def _holds_bool(value: ArrayLike, array: np.ndarray) -> bool:
+    """Whether a list or tuple read by numpy as numbers had booleans among its entries
+    (numpy reads [True, 2.0] as [1.0, 2.0])."""
+    if not isinstance(value, list | tuple) or array.dtype.kind not in "iuf":
+        return False
+    return any(isinstance(v, bool | np.bool_) for v in np.asarray(value, dtype=object).flat)
+
+
+def as_real_array(
+    value: ArrayLike, name: str, *, ndim: int | None = None, allow_bool: bool = False
+) -> np.ndarray:
+    """Return ``value`` as a non-empty float array of finite real numbers.
+
+    Strings, complex numbers, ``None`` and ragged nesting are refused, booleans too
+    unless ``allow_bool`` (an indicator covariate); ``ndim``, if given, is the required
+    number of dimensions (0-d input is never promoted here).
+    """
+    array = _as_array(value, name)
+    kinds = "iuf" + ("b" if allow_bool else "")
+    if not allow_bool and _holds_bool(value, array):
+        raise TypeError(f"{name} must hold real numbers (not booleans), got {value!r}")
+    if array.dtype == object:
+        flat = array.ravel()
+        real = all(isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_) for v in flat)
+        if not real:
+            raise TypeError(f"{name} must hold real numbers, got {value!r}")
+        try:
+            array = array.astype(float)
+        except OverflowError as error:
+            raise ValueError(f"{name} must contain only finite numbers, got {value!r}") from error
+    elif array.dtype.kind not in kinds:
+        what = "real numbers" if allow_bool else "real numbers (not booleans)"
+        raise TypeError(f"{name} must hold {what}, got dtype {array.dtype}: {value!r}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    array = array.astype(float)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must contain only finite numbers (no NaN or inf)")
     return array
 
 
-def as_positive_array(value: ArrayLike, name: str) -> np.ndarray:
+def as_finite_array(value: ArrayLike, name: str, *, allow_bool: bool = True) -> np.ndarray:
+    """Return ``value`` as a non-empty 1-D float array with no NaN or infinity.
+
+    Strings, complex numbers and ragged nesting are refused; booleans are read as 0 and
+    1 unless ``allow_bool=False`` (the default keeps indicator covariates working).
+    """
+    array = as_real_array(value, name, allow_bool=allow_bool)
+    if array.ndim == 0:
+        array = array[None]
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    return array
+
+
+def as_positive_array(value: ArrayLike, name: str, *, allow_bool: bool = True) -> np.ndarray:
     """Like :func:`as_finite_array`, and every entry must be strictly positive."""
-    array = as_finite_array(value, name)
+    array = as_finite_array(value, name, allow_bool=allow_bool)
     if np.any(array <= 0):
         raise ValueError(f"{name} must be strictly positive, got minimum {array.min()!r}")
     return array
 
 
+def _real_scalar(value: float, name: str) -> float:
+    """``value`` as a float: a real number or a 0-d array of one, not bool/str/complex."""
+    if (
+        isinstance(value, bool | np.bool_ | str | bytes)
+        or np.ndim(value) != 0
+        or np.iscomplexobj(value)
+        or getattr(value, "dtype", np.dtype(float)).kind not in "iuf"
+    ):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError as error:
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from error
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number, got {value!r}") from error
+
+
 def positive_scalar(value: float, name: str, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a finite float that is > 0 (or >= 0 with ``allow_zero``)."""
-    if isinstance(value, bool | str | bytes) or not np.isscalar(value):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    number = _real_scalar(value, name)
     if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
@@ -52,29 +121,26 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
 
 def finite_scalar(value: float, name: str) -> float:
     """Return ``value`` as a finite float (any sign): a number or a 0-d array, not a string."""
-    if isinstance(value, bool | str | bytes) or np.ndim(value) != 0:
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a number, got {value!r}") from error
+    number = _real_scalar(value, name)
     if not np.isfinite(number):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     return number
 
 
 def positive_integer(value: int, name: str) -> int:
-    """Return ``value`` as an int >= 1 (integral floats such as 3.0 are refused too)."""
+    """Return ``value`` as an int in [1, 2**63) (integral floats such as 3.0 are refused too)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value!r}")
+    if value > _MAX_COUNT:
+        raise ValueError(f"{name} must be below 2**63, got {value!r}")
     return int(value)
 
 
 def probabilities(value: ArrayLike, name: str) -> np.ndarray:
     """Return ``value`` as a non-empty 1-D float array with every entry in [0, 1]."""
-    array = as_finite_array(value, name)
+    array = as_finite_array(value, name, allow_bool=False)
     if np.any((array < 0) | (array > 1)):
         raise ValueError(f"{name} must contain probabilities in [0, 1], got {value!r}")
     return array
@@ -83,12 +149,20 @@ def probabilities(value: ArrayLike, name: str) -> np.ndarray:
 def as_count_array(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
     """Return ``value`` as a non-empty integer array of counts with ``ndim`` dimensions.
 
-    Counts are whole numbers >= 0: NaN, infinity, negative or fractional entries, booleans,
-    strings and arrays of another shape are refused with an error naming ``name``.
+    Counts are whole numbers in [0, 2**63): NaN, infinity, negative, fractional or
+    larger entries (which int64 cannot hold), booleans, strings, complex numbers, ragged
+    nesting and arrays of another shape are refused with an error naming ``name``.
     """
-    array = np.asarray(value)
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    array = _as_array(value, name)
+    whole = array.dtype == object and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in array.flat
+    )
+    if whole and any(v > _MAX_COUNT for v in array.flat):
+        raise ValueError(f"{name} must be counts below 2**63 (int64), got {value!r}")
+    if (
+        array.dtype == bool
+        or _holds_bool(value, array)
+        or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
     ):
         raise TypeError(f"{name} must be an array of whole numbers, got {value!r}")
     shape_names = {1: "one-dimensional", 2: "two-dimensional (groups x categories)"}
@@ -104,4 +178,8 @@ def as_count_array(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
     fractional = array[array != np.round(array)]
     if fractional.size:
         raise ValueError(f"{name} must be whole numbers, got {fractional[0]!r}")
+    # Compare in the array's own type: a float 2**63 - 1 rounds up to 2**63.
+    too_large = array > _MAX_COUNT if array.dtype.kind in "iu" else array >= 2.0**63
+    if np.any(too_large):
+        raise ValueError(f"{name} must be counts below 2**63 (int64), got maximum {array.max()!r}")
     return array.astype(np.int64)

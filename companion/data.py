@@ -6,6 +6,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from companion._checks import (
     as_count_array,
@@ -34,6 +35,10 @@ __all__ = [
     "simulate_private_schools",
     "simulate_survey",
 ]
+
+
+# numpy's Poisson sampler refuses means above about 9.2e18.
+_MAX_POISSON_MEAN = 1e18
 
 
 def _seeded_generator(seed: int | Sequence[int]) -> np.random.Generator:
@@ -174,10 +179,7 @@ def simulate_instructors(
     >>> study.scores.groupby("instructor").size().tolist()
     [5, 9, 14, 22, 40]
     """
-    sizes = as_positive_array(section_sizes, "section_sizes")
-    if not np.all(sizes == np.round(sizes)):
-        raise ValueError(f"section_sizes must be whole numbers, got {section_sizes!r}")
-    sizes = sizes.astype(int)
+    sizes = _group_sizes(section_sizes, "section_sizes")
     grand_mean = finite_scalar(grand_mean, "grand_mean")
     tau = positive_scalar(tau, "tau", allow_zero=True)
     sigma = positive_scalar(sigma, "sigma")
@@ -270,13 +272,17 @@ def simulate_survey(
     ((6, 4), [45, 120, 60, 80, 35, 95])
     """
     sizes = _group_sizes(region_sizes, "region_sizes")
-    national = as_positive_array(national, "national")
+    national = as_positive_array(national, "national", allow_bool=False)
     if national.size < 2 or abs(national.sum() - 1.0) > 1e-9:
         raise ValueError(
             f"national must hold two or more proportions summing to 1, got {national.tolist()}"
         )
     concentration = positive_scalar(concentration, "concentration")
+    if isinstance(categories, str | bytes) or not isinstance(categories, Sequence | np.ndarray):
+        raise TypeError(f"categories must be a sequence of names, got {categories!r}")
     labels = [str(c) for c in categories]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"categories must be distinct names, got {labels!r}")
     if len(labels) != national.size:
         raise ValueError(
             f"categories must name each of the {national.size} categories, got {len(labels)}"
@@ -353,12 +359,17 @@ def simulate_hospitals(
     >>> study.events.columns.tolist(), len(study.events)
     (['hospital', 'exposure', 'events'], 8)
     """
-    exposure = as_positive_array(exposure, "exposure")
+    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
     mu_log = finite_scalar(mu_log, "mu_log")
     sigma_log = positive_scalar(sigma_log, "sigma_log", allow_zero=True)
     rng = _seeded_generator(seed)
     labels = [f"H{j + 1}" for j in range(exposure.size)]
     rates = rng.lognormal(mu_log, sigma_log, size=exposure.size)
+    if not np.all(rates * exposure < _MAX_POISSON_MEAN):
+        raise ValueError(
+            f"mu_log, sigma_log and exposure give expected counts too large to simulate "
+            f"(above {_MAX_POISSON_MEAN:.0e}): mu_log={mu_log!r}, sigma_log={sigma_log!r}"
+        )
     events = rng.poisson(rates * exposure)
     frame = pd.DataFrame({"hospital": labels, "exposure": exposure, "events": events})
     return HospitalStudy(
@@ -434,7 +445,7 @@ def simulate_free_throws(
     sigma_logit = positive_scalar(sigma_logit, "sigma_logit", allow_zero=True)
     rng = _seeded_generator(seed)
     labels = [f"P{j + 1}" for j in range(attempts.size)]
-    rates = 1.0 / (1.0 + np.exp(-rng.normal(mu_logit, sigma_logit, size=attempts.size)))
+    rates = special.expit(rng.normal(mu_logit, sigma_logit, size=attempts.size))
     made = rng.binomial(attempts, rates)
     frame = pd.DataFrame({"player": labels, "attempts": attempts, "made": made})
     return FreeThrowStudy(
@@ -523,7 +534,7 @@ def simulate_private_schools(
     mu = finite_scalar(mu, "mu")
     beta = finite_scalar(beta, "beta")
     tau = positive_scalar(tau, "tau", allow_zero=True)
-    if len(sigma_range) != 2:
+    if isinstance(sigma_range, str | bytes) or np.ndim(sigma_range) != 1 or len(sigma_range) != 2:
         raise ValueError(f"sigma_range must be (low, high), got {sigma_range!r}")
     low, high = (positive_scalar(bound, "sigma_range") for bound in sigma_range)
     if low > high:
@@ -670,11 +681,11 @@ def simulate_grouped(
     >>> simulate_grouped(seed=1, n_groups=12, sizes=4).true_means.index[:2].tolist()
     ['G01', 'G02']
     """
-    if isinstance(n_groups, bool) or not isinstance(n_groups, int | np.integer):
-        raise TypeError(f"n_groups must be an integer, got {n_groups!r}")
-    if n_groups < 1:
-        raise ValueError(f"n_groups must be at least 1, got {n_groups!r}")
-    per_group = np.full(n_groups, sizes) if np.ndim(sizes) == 0 else sizes
+    n_groups = positive_integer(n_groups, "n_groups")
+    one_size = isinstance(sizes, int | float | np.number | bool | np.bool_) or (
+        isinstance(sizes, np.ndarray) and sizes.ndim == 0
+    )
+    per_group = np.full(n_groups, sizes) if one_size else sizes
     counts = _group_sizes(per_group, "sizes")
     if counts.size != n_groups:
         raise ValueError(f"sizes must give one size per group ({n_groups}), got {counts.size}")

@@ -39,6 +39,7 @@ from companion._checks import (
     as_count_array,
     as_finite_array,
     as_positive_array,
+    as_real_array,
     finite_scalar,
     positive_integer,
     positive_scalar,
@@ -65,9 +66,14 @@ __all__ = [
     "pooling_draws",
 ]
 
-# Quadrature in s = log(tau - lower): composite Gauss-Legendre on panels of fixed width.
+# Quadrature in s = log(tau - lower): composite Gauss-Legendre on panels at most
+# _PANEL_WIDTH wide, bisected where the log integrand varies by more than
+# _PANEL_VARIATION across a panel (a posterior far in the prior's tail can be a spike
+# much narrower than one panel).
 _NODES_PER_PANEL = 16
 _PANEL_WIDTH = 0.5
+_PANEL_VARIATION = 8.0
+_MAX_BISECTIONS = 64
 # The range of s is found on a scan with this step; integrands below exp(-_LOG_CUTOFF)
 # times their peak are dropped (relative truncation error about 1e-17 per moment).
 _SCAN_STEP = 0.25
@@ -121,8 +127,8 @@ class NormalHierarchyPosterior:
         mu_prior_sd: float | None = 20.0,
         tau_prior: Any = None,
     ) -> None:
-        y = as_finite_array(y, "y")
-        sigma = as_finite_array(sigma, "sigma")
+        y = as_finite_array(y, "y", allow_bool=False)
+        sigma = as_finite_array(sigma, "sigma", allow_bool=False)
         if np.any(sigma <= 0):
             raise ValueError(f"sigma must be strictly positive, got minimum {sigma.min()!r}")
         same_length([y, sigma], ["y", "sigma"])
@@ -138,8 +144,8 @@ class NormalHierarchyPosterior:
         self.tau_prior = _check_tau_prior(tau_prior)
         self._lower, self._upper = (float(bound) for bound in self.tau_prior.support())
 
-        s_start, s_stop, finite_order = self._integration_range()
-        self._build_quadrature(s_start, s_stop)
+        s_start, s_stop, s_mode, finite_order = self._integration_range()
+        self._build_quadrature(s_start, s_stop, s_mode)
         self._set_moments(finite_order)
 
     # ------------------------------------------------------------------ model pieces
@@ -187,12 +193,14 @@ class NormalHierarchyPosterior:
 
     # ------------------------------------------------------------------ quadrature
 
-    def _integration_range(self) -> tuple[float, float, int]:
+    def _integration_range(self) -> tuple[float, float, float, int]:
         """Choose [s_start, s_stop] so that the dropped tails are negligible.
 
-        Returns the range and the highest order (0, 1 or 2) of the moments of tau that
-        are finite; a moment whose integrand has not decayed by tau = 1e150 counts as
-        infinite.
+        Returns the range, the mode of the integrand in s (located on the scan and
+        refined by Brent's method, since a posterior far in the prior's tail can be
+        narrower than the scan's step) and the highest order (0, 1 or 2) of the moments
+        of tau that are finite; a moment whose integrand has not decayed by
+        tau = 1e150 counts as infinite.
         """
         lower, upper = self._lower, self._upper
         prior_points = self.tau_prior.ppf([1e-12, 0.5, 1.0 - 1e-12]) - lower
@@ -242,18 +250,71 @@ class NormalHierarchyPosterior:
                 RuntimeWarning,
                 stacklevel=3,
             )
+        best = int(np.argmax(log_mass))
+        s_mode, log_peak = self._refine_mode(grid, log_mass, best)
         significant = np.zeros(grid.shape, dtype=bool)
-        for curve in orders[: max(finite_order, 0) + 1]:
-            significant |= curve > curve.max() - _LOG_CUTOFF
+        significant[max(best - 1, 0) : best + 2] = True  # the bracket of the mode
+        for order, curve in enumerate(orders[: max(finite_order, 0) + 1]):
+            top = max(curve.max(), log_peak + order * np.log(self._lower + np.exp(s_mode)))
+            significant |= curve > top - _LOG_CUTOFF
         inside = np.flatnonzero(significant)
         first = max(inside[0] - 1, 0)
         last = min(inside[-1] + 1, grid.size - 1)
-        return float(grid[first]), float(grid[last]), finite_order
+        return float(grid[first]), float(grid[last]), s_mode, finite_order
 
-    def _build_quadrature(self, s_start: float, s_stop: float) -> None:
-        """Composite Gauss-Legendre nodes, normalised weights and CDF polynomials."""
+    def _refine_mode(
+        self, grid: np.ndarray, log_mass: np.ndarray, best: int
+    ) -> tuple[float, float]:
+        """The mode of the log integrand in s between the scan's neighbours of ``best``."""
+        low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+        if high <= low:
+            return float(grid[best]), float(log_mass[best])
+
+        def negative(s: float) -> float:
+            value = self._log_integrand(np.array([s]))[0][0]
+            return -value if np.isfinite(value) else np.inf
+
+        refined = optimize.minimize_scalar(
+            negative, bounds=(low, high), method="bounded", options={"xatol": 1e-13}
+        )
+        if np.isfinite(refined.fun) and -refined.fun > log_mass[best]:
+            return float(refined.x), float(-refined.fun)
+        return float(grid[best]), float(log_mass[best])
+
+    def _panel_edges_for(self, s_start: float, s_stop: float, s_mode: float) -> np.ndarray:
+        """Panel edges: at most _PANEL_WIDTH apart, one at the mode, bisected until the
+        log integrand varies by at most _PANEL_VARIATION across every panel that matters."""
         n_panels = max(int(np.ceil((s_stop - s_start) / _PANEL_WIDTH)), 1)
         edges = np.linspace(s_start, s_stop, n_panels + 1)
+        if s_start < s_mode < s_stop:
+            edges = np.unique(np.append(edges, s_mode))
+        unit_nodes = legendre.leggauss(_NODES_PER_PANEL)[0]
+        for _ in range(_MAX_BISECTIONS):
+            half = 0.5 * np.diff(edges)
+            centre = 0.5 * (edges[1:] + edges[:-1])
+            s = centre[:, None] + half[:, None] * unit_nodes
+            values = np.concatenate(
+                [
+                    self._log_integrand(s.ravel())[0].reshape(s.shape),
+                    self._log_integrand(edges[:-1])[0][:, None],
+                    self._log_integrand(edges[1:])[0][:, None],
+                ],
+                axis=1,
+            )
+            finite = np.isfinite(values)
+            highest = np.where(finite, values, -np.inf).max(axis=1)
+            lowest = np.where(finite, values, np.inf).min(axis=1)
+            peak = highest.max()
+            split = (highest > peak - _LOG_CUTOFF) & (highest - lowest > _PANEL_VARIATION)
+            split &= half > 1e-15 * np.maximum(np.abs(centre), 1.0)
+            if not np.any(split):
+                break
+            edges = np.sort(np.concatenate([edges, centre[split]]))
+        return edges
+
+    def _build_quadrature(self, s_start: float, s_stop: float, s_mode: float) -> None:
+        """Composite Gauss-Legendre nodes, normalised weights and CDF polynomials."""
+        edges = self._panel_edges_for(s_start, s_stop, s_mode)
         unit_nodes, unit_weights = legendre.leggauss(_NODES_PER_PANEL)
         half = 0.5 * np.diff(edges)
         centre = 0.5 * (edges[1:] + edges[:-1])
@@ -370,7 +431,7 @@ class NormalHierarchyPosterior:
         numpy.ndarray
             The density at each value (shape of ``tau_values`` as a 1-D array).
         """
-        tau = as_finite_array(tau_values, "tau_values")
+        tau = as_finite_array(tau_values, "tau_values", allow_bool=False)
         density = np.zeros(tau.shape)
         inside = (tau >= self._lower) & (tau <= self._upper)
         if np.any(inside):
@@ -423,7 +484,7 @@ class NormalHierarchyPosterior:
             Shape ``(len(values),)``; for ``"theta"``, ``(len(values), J)`` with
             column j the CDF of theta_j.
         """
-        x = as_finite_array(values, "values")
+        x = as_finite_array(values, "values", allow_bool=False)
         if parameter == "tau":
             return self._tau_cdf(x)
         m = self._mixture
@@ -637,7 +698,9 @@ def _generator(rng: np.random.Generator | int) -> np.random.Generator:
         return rng
     if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
         raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
-    return np.random.default_rng(rng)
+    if rng < 0:
+        raise ValueError(f"rng must be a numpy.random.Generator or an int seed >= 0, got {rng!r}")
+    return np.random.default_rng(int(rng))
 
 
 def _check_tau_prior(tau_prior: Any) -> Any:
@@ -649,7 +712,7 @@ def _check_tau_prior(tau_prior: Any) -> Any:
             f"scipy.stats.halfnorm(scale=10), got {tau_prior!r}"
         )
     lower, upper = (float(bound) for bound in tau_prior.support())
-    if not (np.isfinite(lower) and lower < upper):
+    if np.isnan(lower) or np.isnan(upper) or not lower < upper:
         raise ValueError(f"tau_prior has invalid parameters: its support is ({lower}, {upper})")
     if lower < 0:
         raise ValueError(
@@ -841,14 +904,14 @@ class DirichletPosterior(ConjugatePosterior):
     """
 
     def __init__(self, concentration: ArrayLike) -> None:
-        concentration = np.array(concentration, dtype=float)
+        concentration = as_real_array(concentration, "concentration")
         if concentration.ndim != 2 or concentration.shape[1] < 2:
             raise ValueError(
                 "concentration must have shape (groups, categories) with two or more "
                 f"categories, got shape {concentration.shape}"
             )
-        if not np.all(np.isfinite(concentration) & (concentration > 0)):
-            raise ValueError("concentration must be finite and strictly positive")
+        if not np.all(concentration > 0):
+            raise ValueError("concentration must be strictly positive")
         self.concentration = _read_only(concentration)
         total = concentration.sum(axis=1, keepdims=True)
         super().__init__("pi", stats.beta(concentration, total - concentration))
@@ -881,8 +944,8 @@ class GammaPosterior(ConjugatePosterior):
     """
 
     def __init__(self, alpha: ArrayLike, beta: ArrayLike) -> None:
-        alpha = as_positive_array(alpha, "alpha")
-        beta = as_positive_array(beta, "beta")
+        alpha = as_positive_array(alpha, "alpha", allow_bool=False)
+        beta = as_positive_array(beta, "beta", allow_bool=False)
         same_length([alpha, beta], ["alpha", "beta"])
         alpha, beta = np.broadcast_arrays(alpha, beta)
         self.alpha = _read_only(alpha.copy())
@@ -950,11 +1013,8 @@ def dirichlet_no_pooling(
     counts = as_count_array(counts, "counts", ndim=2)
     if counts.shape[1] < 2:
         raise ValueError(f"counts must have two or more categories (columns), got {counts.shape}")
-    try:
-        prior_array = np.asarray(prior, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"prior must be a number or an array of numbers, got {prior!r}") from error
-    if prior_array.size == 0 or not np.all(np.isfinite(prior_array) & (prior_array > 0)):
+    prior_array = as_real_array(prior, "prior")
+    if not np.all(prior_array > 0):
         raise ValueError(f"prior must be finite and strictly positive, got {prior!r}")
     try:
         prior_array = np.broadcast_to(prior_array, counts.shape)
@@ -1015,7 +1075,7 @@ def gamma_poisson_no_pooling(
     ([4.0, 11.0], [2.5, 5.5])
     """
     counts = as_count_array(counts, "counts", ndim=1)
-    exposure = as_positive_array(exposure, "exposure")
+    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
     same_length([counts, exposure], ["counts", "exposure"])
     alpha = positive_scalar(alpha, "alpha")
     beta = positive_scalar(beta, "beta")
@@ -1100,8 +1160,8 @@ def loo_log_predictive(
     >>> round(float(loo_log_predictive(y, sigma, pooling="none").sum()), 2)
     -33.83
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     y, sigma = np.broadcast_arrays(y, sigma)
     if y.size < 2:
@@ -1195,8 +1255,8 @@ def pooling_draws(
     >>> draws["theta"].shape, bool((draws["theta"][:, 0] == draws["mu"]).all())
     ((5, 2), True)
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     y, sigma = np.broadcast_arrays(y, sigma)
     n = positive_integer(n, "n")
@@ -1461,7 +1521,7 @@ def hierarchical_poisson(
     True
     """
     counts = as_count_array(counts, "counts", ndim=1).astype(float)
-    exposure = as_positive_array(exposure, "exposure")
+    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
     if exposure.size != counts.size:
         raise ValueError(
             f"exposure must have one entry per count ({counts.size}), got {exposure.size}"

@@ -52,8 +52,8 @@ def pooled_mean(y: ArrayLike, sigma: ArrayLike) -> tuple[float, float]:
     >>> pooled_mean([0.0, 10.0], [1.0, 1.0])
     (5.0, 0.7071067811865475)
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     y, sigma = np.broadcast_arrays(y, sigma)
     weights = 1.0 / sigma**2
@@ -86,7 +86,7 @@ def shrinkage_factor(sigma: ArrayLike, tau: float) -> np.ndarray:
     >>> shrinkage_factor([1.0, 3.0], 1.0).tolist()
     [0.5, 0.9]
     """
-    sigma = as_positive_array(sigma, "sigma")
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     tau = positive_scalar(tau, "tau", allow_zero=True)
     return sigma**2 / (sigma**2 + tau**2)
 
@@ -125,8 +125,8 @@ def partial_pooling(
     >>> float(means[0]), round(float(sds[0]) ** 2, 12)
     (5.0, 0.5)
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     mu = finite_scalar(mu, "mu")
     factor = shrinkage_factor(sigma, tau)
@@ -213,8 +213,8 @@ def james_stein(
     >>> round(result.shrinkage, 4), result.estimates.round(3).tolist()
     (0.0244, [0.976, 1.951, 5.854])
     """
-    y = as_finite_array(y, "y")
-    sigma2 = as_positive_array(sigma2, "sigma2")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma2 = as_positive_array(sigma2, "sigma2", allow_bool=False)
     same_length([y, sigma2], ["y", "sigma2"])
     if y.size < 3:
         raise ValueError(f"James-Stein shrinkage needs at least 3 groups; y has {y.size}")
@@ -286,48 +286,77 @@ def empirical_bayes_tau(
     >>> round(empirical_bayes_tau(y, 1.0, method="mle") ** 2, 6)  # mean square dev. - 1
     4.0
     """
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     if y.size < 2:
         raise ValueError(f"estimating tau needs at least 2 groups; y has {y.size}")
     y, sigma = np.broadcast_arrays(y, sigma)
     if method == "moments":
         precision = 1.0 / sigma**2
-        center = np.sum(precision * y) / np.sum(precision)
+        total = np.sum(precision)
+        center = np.sum(precision * y) / total
         q = np.sum(precision * (y - center) ** 2)
-        scale = np.sum(precision) - np.sum(precision**2) / np.sum(precision)
+        # sum(v) - sum(v**2) / sum(v) = sum_j v_j (sum of the other v_i) / sum(v): the
+        # sums of the others come from prefix and suffix sums, never from total - v_j,
+        # which cancels to 0 when one sigma_j is much smaller than the rest.
+        before = np.concatenate([[0.0], np.cumsum(precision)[:-1]])
+        after = np.concatenate([np.cumsum(precision[::-1])[-2::-1], [0.0]])
+        scale = np.sum(precision * (before + after)) / total
         return float(np.sqrt(max((q - (y.size - 1)) / scale, 0.0)))
     if method == "mle":
         return _marginal_mle_tau(y, sigma)
     raise ValueError(f"method must be 'mle' or 'moments', got {method!r}")
 
 
-def _profile_log_likelihood(tau: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """log p(y | mu_hat(tau), tau) up to a constant, for each tau (mu at its weighted mean)."""
-    variance = sigma**2 + np.asarray(tau, dtype=float)[..., None] ** 2
-    weights = 1.0 / variance
+def _profile_log_likelihood(variance: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """log p(y | mu_hat, tau) up to a constant at each tau**2 (mu at its weighted mean)."""
+    total = sigma**2 + np.asarray(variance, dtype=float)[..., None]
+    weights = 1.0 / total
     center = np.sum(weights * y, axis=-1) / np.sum(weights, axis=-1)
     squares = np.sum(weights * (y - center[..., None]) ** 2, axis=-1)
-    return -0.5 * (np.sum(np.log(variance), axis=-1) + squares)
+    return -0.5 * (np.sum(np.log(total), axis=-1) + squares)
+
+
+def _profile_score(variance: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Derivative of the profile log-likelihood in tau**2.
+
+    By the envelope theorem (mu_hat maximises the likelihood given tau), it is
+    sum_j w_j**2 ((y_j - mu_hat)**2 - 1 / w_j) / 2 with w_j = 1 / (sigma_j**2 + tau**2).
+    """
+    total = sigma**2 + np.asarray(variance, dtype=float)[..., None]
+    weights = 1.0 / total
+    center = np.sum(weights * y, axis=-1) / np.sum(weights, axis=-1)
+    return 0.5 * np.sum(weights**2 * ((y - center[..., None]) ** 2 - total), axis=-1)
 
 
 def _marginal_mle_tau(y: np.ndarray, sigma: np.ndarray) -> float:
-    # The score in tau**2 is sum_j w_j**2 ((y_j - mu)**2 - sigma_j**2 - tau**2) / 2, which is
-    # negative once tau**2 exceeds every (y_j - mu)**2, so the maximum lies below ptp(y).
-    upper = float(np.ptp(y))
+    """Maximise the profile likelihood over tau**2 >= 0 among its stationary points and 0.
+
+    The score in tau**2 is negative once tau**2 exceeds every (y_j - mu_hat)**2, so the
+    maximum lies in [0, ptp(y)**2]. The boundary tau = 0 is a local maximum exactly when
+    the score there is <= 0 (with equal sigma_j = s: when sum((y_j - ybar)**2) / J <= s**2);
+    interior maxima are the roots where the score changes sign from + to -, found by
+    Brent's method on a grid dense near 0.
+    """
+    upper = float(np.ptp(y)) ** 2
     if upper == 0.0:
         return 0.0
-    grid = upper * np.linspace(0.0, 1.0, 513) ** 2  # dense near 0, where estimates collapse
-    values = _profile_log_likelihood(grid, y, sigma)
-    best = int(np.argmax(values))
-    low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-    refined = optimize.minimize_scalar(
-        lambda t: -_profile_log_likelihood(np.array(t), y, sigma),
-        bounds=(low, high),
-        method="bounded",
-        options={"xatol": 1e-12 * upper},
-    )
-    if best == 0 and -refined.fun <= values[0]:
-        return 0.0
-    return float(refined.x) if -refined.fun >= values[best] else float(grid[best])
+    grid = upper * np.linspace(0.0, 1.0, 513) ** 2
+    score = _profile_score(grid, y, sigma)
+    candidates = [0.0] if score[0] <= 0.0 else []
+    for k in np.flatnonzero((score[:-1] > 0.0) & (score[1:] <= 0.0)):
+        if score[k + 1] == 0.0:
+            candidates.append(float(grid[k + 1]))
+            continue
+        candidates.append(
+            optimize.brentq(
+                lambda t: float(_profile_score(np.array(t), y, sigma)),
+                grid[k],
+                grid[k + 1],
+                xtol=1e-300,
+                rtol=4 * np.finfo(float).eps,
+            )
+        )
+    values = _profile_log_likelihood(np.array(candidates), y, sigma)
+    return float(np.sqrt(candidates[int(np.argmax(values))]))

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy.simplify.simplify import factor_sum
 
-from companion._checks import positive_integer
+from companion._checks import as_real_array, positive_integer
 
 __all__ = [
     "Derivation",
@@ -51,6 +51,14 @@ class Step:
     description: str
     expression: sp.Basic
     lhs: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.description, str):
+            raise TypeError(f"description must be a string, got {self.description!r}")
+        if not isinstance(self.expression, sp.Basic | sp.MatrixBase):
+            raise TypeError(f"expression must be a sympy expression, got {self.expression!r}")
+        if not isinstance(self.lhs, str):
+            raise TypeError(f"lhs must be a string, got {self.lhs!r}")
 
     def latex(self) -> str:
         """The step as one line of an ``aligned`` block."""
@@ -83,6 +91,19 @@ class Derivation:
     steps: tuple[Step, ...]
     symbols: Mapping[str, sp.Symbol] = field(repr=False)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.results, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, sp.Basic | sp.MatrixBase)
+            for k, v in self.results.items()
+        ):
+            raise TypeError(f"results must map names to sympy expressions, got {self.results!r}")
+        if not isinstance(self.steps, tuple) or not all(isinstance(s, Step) for s in self.steps):
+            raise TypeError(f"steps must be a tuple of Step, got {self.steps!r}")
+        if not isinstance(self.symbols, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, sp.Symbol) for k, v in self.symbols.items()
+        ):
+            raise TypeError(f"symbols must map names to sympy symbols, got {self.symbols!r}")
+
     def __getitem__(self, name: str) -> sp.Basic:
         try:
             return self.results[name]
@@ -100,8 +121,17 @@ class Derivation:
         Returns
         -------
         callable
-            ``f(**values)`` evaluating the expression; arguments broadcast like NumPy
-            arrays and every free symbol of the result must be given.
+            ``f(**values)`` evaluating the expression; arguments are finite real numbers
+            or arrays of them that broadcast like NumPy arrays, and every free symbol of
+            the result must be given.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not a result, or not a scalar expression in plain symbols;
+            the returned function raises ValueError or TypeError naming an argument that
+            is NaN, infinite, empty or not a real number, and TypeError if arguments are
+            missing or unexpected.
 
         Examples
         --------
@@ -109,7 +139,11 @@ class Derivation:
         >>> float(weight(n=4, sigma=2.0, tau=1.0))
         0.5
         """
-        expression = self[name]
+        if not isinstance(name, str) or name not in self.results:
+            raise ValueError(
+                f"name must be one of the results {sorted(self.results)}, got {name!r}"
+            )
+        expression = self.results[name]
         if not isinstance(expression, sp.Expr) or expression.atoms(sp.Indexed):
             raise ValueError(f"{name} is not a scalar expression in plain symbols")
         symbols = sorted(expression.free_symbols, key=str)
@@ -124,7 +158,8 @@ class Derivation:
                     f"{name} needs the keyword arguments {names}; "
                     f"missing {missing}, unexpected {unknown}"
                 )
-            return compiled(*(values[n] for n in names))
+            arrays = [as_real_array(values[n], n) for n in names]
+            return compiled(*arrays)
 
         return evaluate
 

@@ -390,7 +390,9 @@ def test_derivation_function_checks_its_arguments(single):
         mean(mu_0=0.0, sigma_0=1.0, sigma=1.0)
     with pytest.raises(TypeError, match="unexpected \\['tau'\\]"):
         mean(mu_0=0.0, sigma_0=1.0, sigma=1.0, y=0.0, tau=1.0)
-    with pytest.raises(KeyError, match="no result 'median'"):
+    with pytest.raises(ValueError, match="name must be one of the results .*'median'"):
         single.function("median")
+    with pytest.raises(KeyError, match="no result 'median'"):
+        single["median"]
     with pytest.raises(ValueError, match="not a scalar expression"):
         symbolic.random_intercept_estimates().function("beta")

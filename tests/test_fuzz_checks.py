@@ -1,0 +1,148 @@
+"""Fuzz tests of the shared validators in companion._checks: every refusal names the
+argument, and valid input comes back as the promised float or int64 array."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from companion import _checks
+
+# companion._checks is private: it declares no public names for the coverage test,
+# and lists the helpers it exercises separately.
+COVERED = set()
+HELPERS = {
+    "_checks.as_real_array",
+    "_checks.as_finite_array",
+    "_checks.as_positive_array",
+    "_checks.positive_scalar",
+    "_checks.finite_scalar",
+    "_checks.positive_integer",
+    "_checks.same_length",
+    "_checks.probabilities",
+    "_checks.as_count_array",
+}
+
+FAST = settings(max_examples=60, deadline=None, derandomize=True)
+NOT_NUMBERS = ["1.0", b"1", True, np.True_, 1 + 2j, None, object()]
+
+
+@FAST
+@given(hnp.arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e300, 1e300)))
+def test_finite_arrays_round_trip(values):
+    """Finite 1-D float arrays come back equal, as float arrays."""
+    np.testing.assert_array_equal(_checks.as_finite_array(values, "x"), values)
+    np.testing.assert_array_equal(_checks.as_finite_array(list(values), "x"), values)
+
+
+@FAST
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=5), st.data())
+def test_poisoned_arrays_are_refused_naming_the_argument(values, data):
+    """One NaN, inf, string, bool, complex or None entry anywhere is refused."""
+    position = data.draw(st.integers(0, len(values) - 1))
+    values[position] = data.draw(st.sampled_from([math.nan, math.inf, -math.inf, *NOT_NUMBERS]))
+    with pytest.raises((ValueError, TypeError), match="my_arg"):
+        _checks.as_finite_array(values, "my_arg", allow_bool=False)
+
+
+@pytest.mark.parametrize(
+    "value", [[], [[1.0], [1.0, 2.0]], [[1.0, 2.0]] * 2, np.zeros((2, 2)), "abc", [10**400]]
+)
+def test_bad_shapes_are_refused(value):
+    """Empty, ragged, 2-D, string and overflowing input is refused naming the argument."""
+    with pytest.raises((ValueError, TypeError), match="my_arg"):
+        _checks.as_finite_array(value, "my_arg")
+
+
+def test_booleans_are_allowed_only_on_request():
+    """Indicator covariates may be booleans (the default, kept for models); the
+    numerical arguments of the core modules pass allow_bool=False."""
+    np.testing.assert_array_equal(_checks.as_finite_array([True, False], "x"), [1.0, 0.0])
+    with pytest.raises(TypeError, match="x"):
+        _checks.as_finite_array([True, 2.0], "x", allow_bool=False)
+
+
+@FAST
+@given(st.one_of(st.floats(allow_nan=True), st.sampled_from(NOT_NUMBERS), st.integers()))
+def test_scalars(value):
+    """positive_scalar and finite_scalar accept exactly the finite real numbers (> 0 for
+    positive_scalar) and name the argument otherwise."""
+    real = isinstance(value, int | float) and not isinstance(value, bool)
+    if real and math.isfinite(value):
+        assert _checks.finite_scalar(value, "s") == float(value)
+    else:
+        with pytest.raises((ValueError, TypeError), match="s must be"):
+            _checks.finite_scalar(value, "s")
+    if real and math.isfinite(value) and value > 0:
+        assert _checks.positive_scalar(value, "s") == float(value)
+    else:
+        with pytest.raises((ValueError, TypeError), match="s must be"):
+            _checks.positive_scalar(value, "s")
+
+
+@FAST
+@given(st.one_of(st.integers(-5, 2**64), st.floats(), st.sampled_from(NOT_NUMBERS)))
+def test_positive_integer(value):
+    """Integers in [1, 2**63) are accepted; anything else is refused by name."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63:
+        assert _checks.positive_integer(value, "n") == value
+    else:
+        with pytest.raises((ValueError, TypeError), match="n must be"):
+            _checks.positive_integer(value, "n")
+
+
+@FAST
+@given(st.lists(st.integers(0, 2**64), min_size=1, max_size=5))
+def test_counts_never_wrap(values):
+    """Counts below 2**63 come back exactly as int64; larger ones are refused by name
+    (they used to wrap around to negative numbers)."""
+    if max(values) < 2**63:
+        assert _checks.as_count_array(values, "counts", ndim=1).tolist() == values
+    else:
+        with pytest.raises(ValueError, match="counts must be counts below 2"):
+            _checks.as_count_array(values, "counts", ndim=1)
+
+
+@pytest.mark.parametrize(
+    "value", [[-1], [1.5], [True, 2], [1j], ["1"], [math.nan], [[1], [1, 2]], [], [[1]], [2.0**63]]
+)
+def test_bad_counts_are_refused(value):
+    """Negative, fractional, boolean, complex, string, NaN, ragged, empty, 2-D counts
+    and float counts of 2**63 are refused by name."""
+    with pytest.raises((ValueError, TypeError), match="counts"):
+        _checks.as_count_array(value, "counts", ndim=1)
+
+
+@FAST
+@given(st.lists(st.floats(-1, 2), min_size=1, max_size=5))
+def test_probabilities(values):
+    """Entries in [0, 1] pass; any other entry is refused naming the argument."""
+    if all(0 <= v <= 1 for v in values):
+        np.testing.assert_array_equal(_checks.probabilities(values, "q"), values)
+    else:
+        with pytest.raises(ValueError, match="q must contain probabilities"):
+            _checks.probabilities(values, "q")
+
+
+@FAST
+@given(st.integers(1, 5), st.integers(1, 5))
+def test_same_length(n_a, n_b):
+    """Lengths must agree unless one of them is 1 (it broadcasts)."""
+    a, b = np.ones(n_a), np.ones(n_b)
+    if n_a == n_b or 1 in (n_a, n_b):
+        _checks.same_length([a, b], ["a", "b"])
+    else:
+        with pytest.raises(ValueError, match="a and b must have the same length"):
+            _checks.same_length([a, b], ["a", "b"])
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_as_real_array_dimensions(ndim):
+    """as_real_array checks ndim when asked and names the argument."""
+    good = np.ones((2,) * ndim)
+    np.testing.assert_array_equal(_checks.as_real_array(good, "m", ndim=ndim), good)
+    with pytest.raises(ValueError, match="m must be"):
+        _checks.as_real_array(np.ones((2,) * (3 - ndim)), "m", ndim=ndim)
