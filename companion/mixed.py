@@ -15,6 +15,7 @@ optimum on small data sets (the chapter "Mixed models: the frequentist view" sho
 """
 
 import warnings
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,20 +74,33 @@ class RandomInterceptFit:
 
 
 def _prepare(df: pd.DataFrame, response: str, group: str) -> tuple[np.ndarray, np.ndarray]:
-    """Checked response values and string group labels."""
+    """Checked response values (real numbers, not booleans) and string group labels."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     for argument, column in (("response", response), ("group", group)):
+        if not isinstance(column, Hashable):
+            raise TypeError(f"{argument} must be a column name, got {column!r}")
         if column not in df.columns:
             raise ValueError(f"{argument} {column!r} is not a column of df")
-    values = as_finite_array(df[response], f"df[{response!r}]")
+    if response == group:
+        raise ValueError(f"response and group must be two different columns, got {group!r} twice")
+    values = as_finite_array(df[response], f"df[{response!r}]", allow_bool=False)
     if df[group].isna().any():
         raise ValueError(f"group column {group!r} has missing labels (None or NaN)")
     return values, df[group].astype(str).to_numpy()
 
 
-def _group_statistics(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sizes n_j, means ybar_j and the pooled within-group sum of squares."""
+def _check_flag(value: Any, name: str) -> bool:
+    """``value`` if it is True or False (a truthy string such as "no" is refused)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _group_statistics(
+    values: np.ndarray, labels: np.ndarray, response: str
+) -> tuple[np.ndarray, ...]:
+    """Sizes n_j, means ybar_j and the pooled within-group sum of squares of ``df[response]``."""
     codes, uniques = pd.factorize(labels, sort=True)
     if uniques.size < 2:
         raise ValueError(f"group must have at least two distinct labels, got {uniques.size}")
@@ -95,8 +109,8 @@ def _group_statistics(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarra
     within = float(np.sum((values - means[codes]) ** 2))
     if within <= 0:
         raise ValueError(
-            "the groups show no variation within them (every group has one value, or "
-            "identical values): the residual sd cannot be estimated"
+            f"df[{response!r}] shows no variation within the groups (every group has one "
+            "value, or identical values): the residual sd cannot be estimated"
         )
     return sizes, means, np.array(within)
 
@@ -173,10 +187,11 @@ def profiled_deviance(
     array([326.02, 319.65])
     """
     values, labels = _prepare(df, response, group)
-    theta = as_finite_array(theta, "theta")
+    theta = as_finite_array(theta, "theta", allow_bool=False)
     if np.any(theta < 0):
         raise ValueError(f"theta must be >= 0, got minimum {theta.min()!r}")
-    return _deviance(theta, *_group_statistics(values, labels), reml)
+    reml = _check_flag(reml, "reml")
+    return _deviance(theta, *_group_statistics(values, labels, response), reml)
 
 
 def fit_random_intercept(
@@ -220,7 +235,8 @@ def fit_random_intercept(
     ['a', 'b']
     """
     values, labels = _prepare(df, response, group)
-    sizes, means, within = _group_statistics(values, labels)
+    reml = _check_flag(reml, "reml")
+    sizes, means, within = _group_statistics(values, labels, response)
     theta = _optimal_theta(sizes, means, within, reml)
     model = sm.MixedLM(values, pd.DataFrame({"Intercept": np.ones(values.size)}), groups=labels)
     with warnings.catch_warnings():
@@ -335,7 +351,7 @@ def pooling_estimates(
     """
     reml = fit_random_intercept(df, response=response, group=group)
     values, labels = _prepare(df, response, group)
-    sizes, means, within = _group_statistics(values, labels)
+    sizes, means, within = _group_statistics(values, labels, response)
     names = pd.Index(sorted(set(labels)), name=group)
     within_sd = np.sqrt(within / (sizes.sum() - sizes.size))
     standard_errors = pd.Series(within_sd / np.sqrt(sizes), index=names, name="se")

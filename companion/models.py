@@ -12,8 +12,8 @@ proportions) and ``pi`` (group proportions); "Same pattern, other likelihoods" k
 ``mu``, ``tau`` and ``theta`` on the log or logit scale and adds ``rate`` and ``p``.
 """
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -48,17 +48,50 @@ Pooling = Literal["complete", "none", "partial"]
 Parameterization = Literal["centered", "non_centered"]
 
 
-def _check_choice(value: str, name: str, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+# ArviZ keeps these dimension names for its own use (sampling.sample's results carry them).
+_RESERVED_DIMS = ("chain", "draw", "__sample__")
+# PyMC stores integer observations as int32 (pymc.pytensorf.smarttypeX), which wraps a count
+# of 2**31 or more to a negative one; whole floats are stored exactly up to 2**53.
+_MAX_COUNT = 2**53
 
 
-def _tau(tau_prior: Any):
-    """Add ``tau`` to the model in context, with a prior given as a frozen scipy.stats law.
+def _check_choice(value: Any, name: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the strings ``allowed``; the error lists them."""
+    if not isinstance(value, str) or value not in allowed:
+        error = ValueError if isinstance(value, str) else TypeError
+        raise error(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def _check_dim(value: Any, name: str, *, taken: Sequence[str]) -> str:
+    """Return ``value`` as a dimension name: a non-empty string that is neither one of
+    ArviZ's reserved names nor one of the names ``taken`` by the model's variables."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string naming a dimension, got {value!r}")
+    if not value.strip():
+        raise ValueError(f"{name} must be a non-empty dimension name, got {value!r}")
+    if value in _RESERVED_DIMS or value in taken:
+        clashes = ", ".join(map(repr, [*_RESERVED_DIMS, *taken]))
+        raise ValueError(f"{name} must not be any of {clashes} (names already used); got {value!r}")
+    return value
+
+
+def _counts(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
+    """Checked counts (:func:`companion._checks.as_count_array`, at most 2**53), as floats
+    that PyMC takes as observations without the int32 wrap-around."""
+    counts = as_count_array(value, name, ndim=ndim)
+    if np.any(counts > _MAX_COUNT):
+        raise ValueError(f"{name} must be counts no larger than 2**53, got {counts.max()!r}")
+    return counts.astype(float)
+
+
+def _tau_prior(tau_prior: Any) -> tuple[type, dict[str, float]]:
+    """Check ``tau_prior`` (a frozen scipy.stats law) and return its PyMC counterpart.
 
     ``halfnorm(scale=s)``, ``halfcauchy(scale=s)`` and ``uniform(a, b - a)`` become
     HalfNormal(s), HalfCauchy(s) and Uniform(a, b): the same prior that
-    :func:`companion.exact.normal_hierarchy` integrates over.
+    :func:`companion.exact.normal_hierarchy` integrates over. Returned as the PyMC
+    distribution and its parameters, for :func:`_tau` to add to a model.
     """
     if not isinstance(getattr(tau_prior, "dist", None), stats.rv_continuous):
         raise TypeError(
@@ -66,18 +99,36 @@ def _tau(tau_prior: Any):
             f"scipy.stats.halfnorm(scale=10), got {tau_prior!r}"
         )
     name = tau_prior.dist.name
-    lower, upper = (float(bound) for bound in tau_prior.support())
+    try:
+        with np.errstate(all="ignore"):  # NaN or infinite parameters are reported below
+            lower, upper = (float(bound) for bound in tau_prior.support())
+            # halfnorm(scale=s) and halfcauchy(scale=s) have s times their standard median
+            scale = (
+                float(tau_prior.median() / tau_prior.dist.median())
+                if name in ("halfnorm", "halfcauchy")
+                else np.nan
+            )
+    except (TypeError, ValueError) as error:  # parameters that are strings or arrays
+        raise TypeError(
+            f"tau_prior must have one real number per parameter, got {tau_prior!r}"
+        ) from error
     if name == "uniform" and 0 <= lower < upper < np.inf:
-        return pm.Uniform("tau", lower=lower, upper=upper)
-    if name in ("halfnorm", "halfcauchy") and lower == 0:
-        scale = float(tau_prior.median() / tau_prior.dist.median())
-        if name == "halfnorm":
-            return pm.HalfNormal("tau", sigma=scale)
-        return pm.HalfCauchy("tau", beta=scale)
+        return pm.Uniform, {"lower": lower, "upper": upper}
+    if name == "halfnorm" and lower == 0 and 0 < scale < np.inf:
+        return pm.HalfNormal, {"sigma": scale}
+    if name == "halfcauchy" and lower == 0 and 0 < scale < np.inf:
+        return pm.HalfCauchy, {"beta": scale}
     raise ValueError(
-        "tau_prior must be scipy.stats halfnorm(scale=s) or halfcauchy(scale=s) (starting "
-        f"at 0) or uniform(a, b - a) with a >= 0; got {name} on ({lower:g}, {upper:g})"
+        "tau_prior must be scipy.stats halfnorm(scale=s) or halfcauchy(scale=s) with a finite "
+        "s > 0 (starting at 0) or uniform(a, b - a) with 0 <= a < b < inf; got "
+        f"{name} on ({lower:g}, {upper:g})"
     )
+
+
+def _tau(prior: tuple[type, dict[str, float]]):
+    """Add ``tau`` to the model in context, with a prior checked by :func:`_tau_prior`."""
+    distribution, parameters = prior
+    return distribution("tau", **parameters)
 
 
 def _normal_effects(name: str, *, mean: Any, sd: Any, parameterization: Parameterization, dim: str):
@@ -93,6 +144,30 @@ def _normal_effects(name: str, *, mean: Any, sd: Any, parameterization: Paramete
     return pm.Deterministic(name, mean + sd * offset, dims=dim)
 
 
+# Names of the variables (and other dims) of each model family, which a dim must not reuse.
+_NORMAL_NAMES = ("mu", "tau", "theta", "theta_offset", "y")
+_OBSERVATION_NAMES = (*_NORMAL_NAMES, "sigma", "obs_id")
+_COVARIATE_NAMES = (*_NORMAL_NAMES, "beta")
+_DIRICHLET_NAMES = ("alpha", "pi0", "pi", "y")
+_POOLINGS = get_args(Pooling)
+_PARAMETERIZATIONS = get_args(Parameterization)
+
+
+def _hyperpriors(
+    *, mu_prior_mean: Any, mu_prior_sd: Any, tau_prior_sd: Any, tau_prior: Any = None
+) -> dict[str, Any]:
+    """Checked hyperprior settings, as :func:`_group_means` takes them; ``tau_prior_sd`` is
+    checked even when ``tau_prior`` replaces it."""
+    tau_prior_sd = positive_scalar(tau_prior_sd, "tau_prior_sd")
+    return {
+        "mu_prior_mean": finite_scalar(mu_prior_mean, "mu_prior_mean"),
+        "mu_prior_sd": positive_scalar(mu_prior_sd, "mu_prior_sd"),
+        "tau_prior": _tau_prior(
+            stats.halfnorm(scale=tau_prior_sd) if tau_prior is None else tau_prior
+        ),
+    }
+
+
 def _group_means(
     *,
     pooling: Pooling,
@@ -100,9 +175,10 @@ def _group_means(
     dim: str,
     mu_prior_mean: float,
     mu_prior_sd: float,
-    tau_prior: Any,
+    tau_prior: tuple[type, dict[str, float]],
 ):
-    """Add the group means ``theta`` (and their hyperparameters) to the model in context."""
+    """Add the group means ``theta`` (and their hyperparameters, checked by
+    :func:`_hyperpriors`) to the model in context."""
     if pooling == "none":
         return pm.Normal("theta", mu=mu_prior_mean, sigma=mu_prior_sd, dims=dim)
     mu = pm.Normal("mu", mu=mu_prior_mean, sigma=mu_prior_sd)
@@ -117,8 +193,8 @@ def _estimates_with_errors(
     y: ArrayLike, sigma: ArrayLike, groups: Sequence[str] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Checked group estimates, their standard errors and the group labels."""
-    y = as_finite_array(y, "y")
-    sigma = as_positive_array(sigma, "sigma")
+    y = as_finite_array(y, "y", allow_bool=False)
+    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     if len(sigma) not in (1, len(y)):
         raise ValueError(
@@ -164,9 +240,10 @@ def group_summaries(
     groups : sequence of str, optional
         Group labels for the ``dim`` coordinate; default "0", "1", ...
     dim : str
-        Name of the group dimension (e.g. ``"school"``).
+        Name of the group dimension (e.g. ``"school"``): a non-empty string that is not
+        the name of one of the model's variables nor ArviZ's ``"chain"`` or ``"draw"``.
     mu_prior_mean, mu_prior_sd, tau_prior_sd : float
-        Hyperprior settings.
+        Hyperprior settings: a finite mean, standard deviations > 0.
     tau_prior : frozen scipy.stats distribution, optional
         Another prior for tau: ``stats.halfnorm(scale=s)``, ``stats.halfcauchy(scale=s)``
         or ``stats.uniform(a, b - a)`` with a >= 0, i.e. the object that
@@ -181,9 +258,11 @@ def group_summaries(
     Raises
     ------
     TypeError
-        If ``tau_prior`` is not a frozen scipy.stats distribution.
+        If ``tau_prior`` is not a frozen scipy.stats distribution, an option is not a
+        string, or an argument holds something other than real numbers (or labels).
     ValueError
-        If ``tau_prior`` is another distribution, or any of the checks named above fails.
+        If ``tau_prior`` is another distribution or has invalid parameters, an option is
+        not one of its values, labels repeat, or any of the checks named above fails.
 
     References
     ----------
@@ -197,21 +276,17 @@ def group_summaries(
     ['mu', 'tau', 'theta', 'theta_offset', 'y']
     """
     y, sigma, labels = _estimates_with_errors(y, sigma, groups)
-    _check_choice(pooling, "pooling", ["complete", "none", "partial"])
-    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    pooling = _check_choice(pooling, "pooling", _POOLINGS)
+    parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
+    dim = _check_dim(dim, "dim", taken=_NORMAL_NAMES)
+    priors = _hyperpriors(
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_prior_sd=tau_prior_sd,
+        tau_prior=tau_prior,
+    )
     with pm.Model(coords={dim: labels}) as model:
-        theta = _group_means(
-            pooling=pooling,
-            parameterization=parameterization,
-            dim=dim,
-            mu_prior_mean=mu_prior_mean,
-            mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-            tau_prior=(
-                stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd"))
-                if tau_prior is None
-                else tau_prior
-            ),
-        )
+        theta = _group_means(pooling=pooling, parameterization=parameterization, dim=dim, **priors)
         pm.Normal("y", mu=theta, sigma=sigma, observed=y, dims=dim)
     return model
 
@@ -242,7 +317,8 @@ def grouped_observations(
         The group label of each observation (same length as ``values``); the ``dim``
         coordinate lists the labels in sorted order.
     pooling, parameterization, dim, mu_prior_mean, mu_prior_sd, tau_prior_sd
-        As in :func:`group_summaries`.
+        As in :func:`group_summaries`; ``dim`` must not be ``"obs_id"`` either, the
+        dimension of the observations.
     sigma_prior_sd : float
         Scale of the HalfNormal prior on the residual sd.
 
@@ -262,31 +338,50 @@ def grouped_observations(
     >>> model.coords["group"]
     ('a', 'b')
     """
-    values = as_finite_array(values, "values")
-    labels = np.asarray(groups)
-    if labels.ndim != 1 or len(labels) != len(values):
+    values = as_finite_array(values, "values", allow_bool=False)
+    codes, coordinate = _observation_groups(groups, len(values))
+    pooling = _check_choice(pooling, "pooling", _POOLINGS)
+    parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
+    # "obs_id" is taken: dim="obs_id" would give every observation its own theta.
+    dim = _check_dim(dim, "dim", taken=_OBSERVATION_NAMES)
+    priors = _hyperpriors(
+        mu_prior_mean=mu_prior_mean, mu_prior_sd=mu_prior_sd, tau_prior_sd=tau_prior_sd
+    )
+    sigma_prior_sd = positive_scalar(sigma_prior_sd, "sigma_prior_sd")
+    coords = {dim: coordinate, "obs_id": np.arange(len(values))}
+    with pm.Model(coords=coords) as model:
+        theta = _group_means(pooling=pooling, parameterization=parameterization, dim=dim, **priors)
+        sigma = pm.HalfNormal("sigma", sigma=sigma_prior_sd)
+        pm.Normal("y", mu=theta[codes], sigma=sigma, observed=values, dims="obs_id")
+    return model
+
+
+def _observation_groups(groups: ArrayLike, n_values: int) -> tuple[np.ndarray, list[str]]:
+    """Each observation's group index and the sorted group labels, as strings."""
+    try:
+        labels = np.asarray(groups)
+    except ValueError as error:  # a ragged nested sequence
+        raise ValueError(f"groups must be a flat sequence of labels, got {groups!r}") from error
+    if labels.ndim != 1 or len(labels) != n_values:
         raise ValueError(
-            f"groups must give one label per value ({len(values)}), got shape {labels.shape}"
+            f"groups must give one label per value ({n_values}), got shape {labels.shape}"
         )
-    _check_choice(pooling, "pooling", ["complete", "none", "partial"])
-    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
-    codes, uniques = pd.factorize(labels, sort=True)
+    try:
+        codes, uniques = pd.factorize(labels, sort=True)
+    except TypeError as error:  # unhashable labels, or labels of types that do not sort
+        raise TypeError(
+            f"groups must hold hashable labels of one sortable kind, got {groups!r}"
+        ) from error
     if np.any(codes < 0):
         # factorize codes a missing label as -1, which theta[codes] would read as the last group
         raise ValueError("groups must not contain missing labels (None or NaN)")
-    coords = {dim: [str(u) for u in uniques], "obs_id": np.arange(len(values))}
-    with pm.Model(coords=coords) as model:
-        theta = _group_means(
-            pooling=pooling,
-            parameterization=parameterization,
-            dim=dim,
-            mu_prior_mean=mu_prior_mean,
-            mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-            tau_prior=stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd")),
+    coordinate = [str(u) for u in uniques]
+    if len(set(coordinate)) != len(coordinate):
+        raise ValueError(
+            f"groups must not hold distinct labels that print alike (such as 1 and '1'), "
+            f"got {coordinate}"
         )
-        sigma = pm.HalfNormal("sigma", sigma=positive_scalar(sigma_prior_sd, "sigma_prior_sd"))
-        pm.Normal("y", mu=theta[codes], sigma=sigma, observed=values, dims="obs_id")
-    return model
+    return codes, coordinate
 
 
 def eight_schools(
@@ -349,13 +444,14 @@ def eight_schools(
     missing = sorted({"school", "y", "sigma"} - set(data.columns))
     if missing:
         raise ValueError(f"data must have the columns school, y and sigma; missing {missing}")
-    if not data["school"].is_unique:
-        raise ValueError("data['school'] must not repeat a label")
+    y = as_finite_array(data["y"], "data['y']", allow_bool=False)
+    sigma = as_positive_array(data["sigma"], "data['sigma']", allow_bool=False)
+    schools = _group_labels(data["school"], len(data), "row of data", name="data['school']")
     return group_summaries(
-        data["y"],
-        data["sigma"],
+        y,
+        sigma,
         parameterization=parameterization,
-        groups=data["school"],
+        groups=schools,
         dim="school",
         mu_prior_sd=mu_prior_sd,
         tau_prior=stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior,
@@ -394,7 +490,7 @@ def funnel(*, dims: int = 9, parameterization: Parameterization = "non_centered"
     (['v', 'x'], [1, 2])
     """
     dims = positive_integer(dims, "dims")
-    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
     with pm.Model(coords={"component": list(range(1, dims + 1))}) as model:
         v = pm.Normal("v", mu=0.0, sigma=3.0)
         _normal_effects(
@@ -462,11 +558,15 @@ def hierarchical_with_covariate(
     x = as_finite_array(x, "x")
     if len(x) != len(y):
         raise ValueError(f"x must have one entry per entry of y ({len(y)}), got {len(x)}")
-    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
+    dim = _check_dim(dim, "dim", taken=_COVARIATE_NAMES)
+    mu_prior_sd = positive_scalar(mu_prior_sd, "mu_prior_sd")
+    beta_prior_sd = positive_scalar(beta_prior_sd, "beta_prior_sd")
+    tau_prior = _tau_prior(stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior)
     with pm.Model(coords={dim: labels}) as model:
-        mu = pm.Normal("mu", mu=0.0, sigma=positive_scalar(mu_prior_sd, "mu_prior_sd"))
-        beta = pm.Normal("beta", mu=0.0, sigma=positive_scalar(beta_prior_sd, "beta_prior_sd"))
-        tau = _tau(stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior)
+        mu = pm.Normal("mu", mu=0.0, sigma=mu_prior_sd)
+        beta = pm.Normal("beta", mu=0.0, sigma=beta_prior_sd)
+        tau = _tau(tau_prior)
         theta = _normal_effects(
             "theta", mean=mu + beta * x, sd=tau, parameterization=parameterization, dim=dim
         )
@@ -474,12 +574,32 @@ def hierarchical_with_covariate(
     return model
 
 
-def _group_labels(groups: Sequence[str] | None, n_groups: int, what: str) -> list[str]:
-    """The labels of ``n_groups`` groups: ``groups`` as strings, or "0", "1", ..."""
-    labels = [str(i) for i in range(n_groups)] if groups is None else [str(g) for g in groups]
+def _group_labels(
+    groups: Iterable | None, n_groups: int, what: str, *, name: str = "groups"
+) -> list[str]:
+    """The labels of ``n_groups`` groups: ``groups`` as distinct strings, or "0", "1", ...
+
+    ``name`` is the argument that holds them. A plain string (whose characters would
+    become labels), a label that is itself a sequence, a missing label (None or NaN) and
+    two labels that print alike are refused.
+    """
+    if groups is None:
+        return [str(i) for i in range(n_groups)]
+    if isinstance(groups, str | bytes) or not isinstance(groups, Iterable):
+        raise TypeError(f"{name} must be a sequence of labels, got {groups!r}")
+    labels = list(groups)
     if len(labels) != n_groups:
-        raise ValueError(f"groups must have one label per {what} ({n_groups}), got {len(labels)}")
-    return labels
+        raise ValueError(f"{name} must have one label per {what} ({n_groups}), got {len(labels)}")
+    for label in labels:
+        if np.ndim(label) != 0:
+            raise TypeError(f"{name} must hold one label per {what}, got the sequence {label!r}")
+        if pd.isna(label):
+            raise ValueError(f"{name} must not contain missing labels (None or NaN)")
+    strings = [str(label) for label in labels]
+    repeated = sorted({label for label in strings if strings.count(label) > 1})
+    if repeated:
+        raise ValueError(f"{name} must not repeat a label, got {repeated[0]!r} more than once")
+    return strings
 
 
 def dirichlet_multinomial(
@@ -544,7 +664,9 @@ def dirichlet_multinomial(
     >>> sorted(dirichlet_multinomial([[3, 5, 2], [10, 12, 9]], marginal=True).named_vars)
     ['alpha', 'pi0', 'y']
     """
-    table = as_count_array(counts, "counts", ndim=2)
+    table = _counts(counts, "counts", ndim=2)
+    if not isinstance(marginal, bool | np.bool_):
+        raise TypeError(f"marginal must be True or False, got {marginal!r}")
     n_groups, n_categories = table.shape
     if n_categories < 2:
         raise ValueError(f"counts must have two or more categories (columns), got {table.shape}")
@@ -558,15 +680,14 @@ def dirichlet_multinomial(
         groups = counts.index if groups is None else groups
         categories = counts.columns if categories is None else categories
     group_labels = _group_labels(groups, n_groups, "row of counts")
-    category_labels = [str(c) for c in (range(n_categories) if categories is None else categories)]
-    if len(category_labels) != n_categories:
-        raise ValueError(
-            f"categories must have one label per column of counts ({n_categories}), "
-            f"got {len(category_labels)}"
-        )
+    category_labels = _group_labels(categories, n_categories, "column of counts", name="categories")
+    if isinstance(dims, str) or not isinstance(dims, Sequence):
+        raise TypeError(f"dims must be a pair of dimension names, got {dims!r}")
     if len(dims) != 2 or dims[0] == dims[1]:
         raise ValueError(f"dims must name two different dimensions, got {dims!r}")
-    group_dim, category_dim = (str(d) for d in dims)
+    group_dim = _check_dim(dims[0], "dims[0]", taken=_DIRICHLET_NAMES)
+    category_dim = _check_dim(dims[1], "dims[1]", taken=_DIRICHLET_NAMES)
+    dims = (group_dim, category_dim)
     coords = {group_dim: group_labels, category_dim: category_labels}
     with pm.Model(coords=coords) as model:
         alpha = pm.Exponential("alpha", lam=1.0)
@@ -587,17 +708,18 @@ def _link_scale_model(
     mu_prior_mean: float,
     mu_prior_sd: float,
     tau_prior_sd: float,
+    response: str,
 ) -> tuple[pm.Model, Any]:
-    """A model holding theta_j ~ Normal(mu, tau) on the link scale, and theta itself."""
-    _check_choice(parameterization, "parameterization", ["centered", "non_centered"])
+    """A model holding theta_j ~ Normal(mu, tau) on the link scale, and theta itself;
+    ``response`` names the deterministic the caller adds on the data scale."""
+    parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
+    dim = _check_dim(dim, "dim", taken=(*_NORMAL_NAMES, response))
+    priors = _hyperpriors(
+        mu_prior_mean=mu_prior_mean, mu_prior_sd=mu_prior_sd, tau_prior_sd=tau_prior_sd
+    )
     with pm.Model(coords={dim: labels}) as model:
         theta = _group_means(
-            pooling="partial",
-            parameterization=parameterization,
-            dim=dim,
-            mu_prior_mean=finite_scalar(mu_prior_mean, "mu_prior_mean"),
-            mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-            tau_prior=stats.halfnorm(scale=positive_scalar(tau_prior_sd, "tau_prior_sd")),
+            pooling="partial", parameterization=parameterization, dim=dim, **priors
         )
     return model, theta
 
@@ -661,8 +783,8 @@ def hierarchical_poisson(
     >>> sorted(model.named_vars)
     ['mu', 'rate', 'tau', 'theta', 'theta_offset', 'y']
     """
-    counts = as_count_array(counts, "counts", ndim=1)
-    exposure = as_positive_array(exposure, "exposure")
+    counts = _counts(counts, "counts", ndim=1)
+    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
     if exposure.size != counts.size:
         raise ValueError(
             f"exposure must have one entry per count ({counts.size}), got {exposure.size}"
@@ -674,6 +796,7 @@ def hierarchical_poisson(
         mu_prior_mean=mu_prior_mean,
         mu_prior_sd=mu_prior_sd,
         tau_prior_sd=tau_prior_sd,
+        response="rate",
     )
     with model:
         rate = pm.Deterministic("rate", pm.math.exp(theta), dims=dim)
@@ -739,8 +862,8 @@ def hierarchical_binomial(
     >>> sorted(model.named_vars)
     ['mu', 'p', 'tau', 'theta', 'theta_offset', 'y']
     """
-    successes = as_count_array(successes, "successes", ndim=1)
-    trials = as_count_array(trials, "trials", ndim=1)
+    successes = _counts(successes, "successes", ndim=1)
+    trials = _counts(trials, "trials", ndim=1)
     if trials.size != successes.size:
         raise ValueError(
             f"trials must have one entry per entry of successes ({successes.size}), "
@@ -757,6 +880,7 @@ def hierarchical_binomial(
         mu_prior_mean=mu_prior_mean,
         mu_prior_sd=mu_prior_sd,
         tau_prior_sd=tau_prior_sd,
+        response="p",
     )
     with model:
         pm.Deterministic("p", pm.math.invlogit(theta), dims=dim)

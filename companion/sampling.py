@@ -24,9 +24,17 @@ def fast_mode() -> bool:
 
 
 def _checked_options(
-    *, random_seed: int, draws: int, tune: int, chains: int, target_accept: float
+    *,
+    random_seed: int,
+    draws: int,
+    tune: int,
+    chains: int,
+    target_accept: float,
+    log_likelihood: bool,
 ) -> tuple[int, int, int]:
     """Check the sampler options (errors name the argument); apply the fast mode's cap."""
+    if not isinstance(log_likelihood, bool):
+        raise TypeError(f"log_likelihood must be True or False, got {log_likelihood!r}")
     if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
         raise TypeError(f"random_seed must be an integer, got {random_seed!r}")
     if random_seed < 0:
@@ -34,7 +42,9 @@ def _checked_options(
     draws, chains = positive_integer(draws, "draws"), positive_integer(chains, "chains")
     if isinstance(tune, bool) or not isinstance(tune, int | np.integer) or tune < 0:
         raise ValueError(f"tune must be an integer >= 0, got {tune!r}")
-    if isinstance(target_accept, bool | str) or not np.isscalar(target_accept):
+    if isinstance(target_accept, bool | str | complex | np.complexfloating) or not np.isscalar(
+        target_accept
+    ):
         raise TypeError(f"target_accept must be a number in (0, 1), got {target_accept!r}")
     if not 0 < float(target_accept) < 1:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
@@ -94,12 +104,17 @@ def sample(
     >>> idata = sample(models.group_summaries([1.0, 2.0], [1.0, 1.0]), random_seed=1, draws=50,
     ...                tune=50)  # doctest: +SKIP
     """
-    if sampler not in ("auto", "nutpie", "pymc"):
+    if not isinstance(sampler, str) or sampler not in ("auto", "nutpie", "pymc"):
         raise ValueError(f"sampler must be 'auto', 'nutpie' or 'pymc'; got {sampler!r}")
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}")
     draws, tune, chains = _checked_options(
-        random_seed=random_seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
+        random_seed=random_seed,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=target_accept,
+        log_likelihood=log_likelihood,
     )
     if sampler == "auto":
         sampler = "nutpie" if _nutpie_installed() else "pymc"
@@ -178,6 +193,7 @@ class CompiledModel:
             tune=tune,
             chains=chains,
             target_accept=target_accept,
+            log_likelihood=log_likelihood,
         )
         # The seed pm.sample hands to nutpie, so that both routes give the same draws.
         seed = int(np.random.default_rng(random_seed).spawn(chains)[0].integers(2**30))

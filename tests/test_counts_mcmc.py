@@ -25,7 +25,7 @@ def _binomial_case(seed):
     shots = data.simulate_free_throws(seed=seed).shots
     made, attempts = shots["made"], shots["attempts"]
     model = models.hierarchical_binomial(made, attempts, dim="player")
-    return model, exact.hierarchical_binomial(made, attempts), ("mu", "tau", "p"), 0.99
+    return model, exact.hierarchical_binomial(made, attempts), ("mu", "tau", "p"), 0.995
 
 
 @pytest.mark.mcmc(quantities=12, within=4)
@@ -34,11 +34,13 @@ def _binomial_case(seed):
 )
 def test_non_centered_fits_match_exact_posterior(case, data_seed, mcmc_seed, no_fast_mode):
     """Two simulated hospital studies (target_accept 0.95) and one free-throw study
-    (0.99): each non-centred fit (4 chains x 1000 draws) converges, and its posterior means
-    of mu, tau and every rate or probability are within 4 MCSE of the exact ones."""
+    (0.995): each non-centred fit (4 chains x 2000 draws) converges, and its posterior means
+    of mu, tau and every rate or probability are within 4 MCSE of the exact ones. (Measured
+    over 40 seeds for the free throws: at 0.99 and 1000 draws 2 fits diverged and 7 had
+    R-hat >= 1.01; at 0.995 and 2000 draws none did.)"""
     model, posterior, var_names, target_accept = case(data_seed)
     idata = sampling.sample(
-        model, random_seed=mcmc_seed, target_accept=target_accept, log_likelihood=False
+        model, random_seed=mcmc_seed, draws=2000, target_accept=target_accept, log_likelihood=False
     )
     assert_converged(idata)
     check = diagnostics.compare_to_exact(idata, posterior, var_names=var_names)
