@@ -16,12 +16,28 @@ import json
 import os
 
 import pytest
+from scipy import stats
 
 from companion import diagnostics, sampling
 from coursetools.seed_sweep import BASE_VARIABLE, RECORD_VARIABLE, SWEEP_VARIABLE, seed_list
 
 DEFAULT_SEED = 20261203
 """The seed of an ordinary test run; every assertion must hold for any other seed too."""
+
+
+FALSE_ALARM_RATE = 1e-3
+"""The chance per seed that a correct MCMC test fails anyway, which thresholds are set to."""
+
+
+def mcse_threshold(quantities: int) -> float:
+    """How many MCSE k two-sided comparisons may allow, at most FALSE_ALARM_RATE in all.
+
+    Bonferroni: each comparison gets FALSE_ALARM_RATE / k, so the threshold is
+    Phi^-1(1 - FALSE_ALARM_RATE / (2 k)), but never below the course's usual 4 MCSE
+    (4 alone keeps up to 15 quantities within the rate). The MCSE are estimated from the
+    draws, so the real rate is somewhat higher; the seed sweep measures it.
+    """
+    return max(4.0, float(stats.norm.isf(FALSE_ALARM_RATE / (2 * quantities))))
 
 
 class ConvergenceFailure(AssertionError):

@@ -6,15 +6,16 @@ error, and both must agree with the exact posterior (quadrature over alpha and p
 Given alpha and pi0, each region's proportions are Dirichlet(alpha pi0 + y_r), so
 E[pi_r | y] = E[(alpha pi0 + y_r) / (alpha + n_r) | y]: an estimate from the marginal fit
 that the full fit's means of pi_r must match. Every comparison allows 4 Monte Carlo
-standard errors (two-sided, about 6e-5 false alarms per quantity). The sampler seeds come
-from the ``mcmc_seed`` fixture, so a seed sweep reruns every fit.
+standard errors (two-sided, about 6e-5 false alarms per quantity), raised for tests of many
+quantities so that each test's false-alarm rate stays below 1e-3 (``mcse_threshold``). The
+sampler seeds come from the ``mcmc_seed`` fixture, so a seed sweep reruns every fit.
 """
 
 import arviz as az
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import assert_converged
+from conftest import assert_converged, mcse_threshold
 
 from companion import data, exact, models, sampling
 
@@ -80,14 +81,15 @@ def test_marginal_and_full_models_agree_on_hyperparameters(full_fit, marginal_fi
     assert np.all(np.abs(full_mean - marginal_mean) < tolerance)
 
 
-@pytest.mark.mcmc(quantities=24, within=4)
+@pytest.mark.mcmc(quantities=24, within=mcse_threshold(24))
 def test_full_model_proportions_match_their_conjugate_recovery(surveys, full_fit, marginal_fits):
     """The full fit's posterior means of pi_r equal E[(alpha pi0 + y_r) / (alpha + n_r)]
-    estimated from the marginal fit, within 4 combined Monte Carlo standard errors."""
+    estimated from the marginal fit, within mcse_threshold(24) (4.1) combined Monte Carlo
+    standard errors."""
     counts = surveys[SEEDS[0]].counts
     full_mean, full_mcse = _mean_and_mcse(full_fit.posterior["pi"])
     recovered, recovered_mcse = _mean_and_mcse(_conditional_means(marginal_fits[SEEDS[0]], counts))
-    tolerance = 4 * np.sqrt(full_mcse**2 + recovered_mcse**2)
+    tolerance = mcse_threshold(24) * np.sqrt(full_mcse**2 + recovered_mcse**2)
     assert np.all(np.abs(full_mean - recovered) < tolerance)
 
 
@@ -127,11 +129,11 @@ def test_full_model_group_means_lie_between_raw_proportions_and_pi0(surveys, ful
     _assert_between(means, mcse, raw, pi0_mean)
 
 
-@pytest.mark.mcmc(quantities=58, within=4)
+@pytest.mark.mcmc(quantities=58, within=mcse_threshold(58))
 def test_both_fits_match_the_exact_posterior(surveys, full_fit, marginal_fits):
     """The posterior means of alpha, pi0 and pi from the full fit, and of alpha, pi0 and
-    the recovered E[pi_r] from the marginal fit, are within 4 MCSE of the exact ones
-    (exact.dirichlet_multinomial_hierarchy, accurate to about 1e-6)."""
+    the recovered E[pi_r] from the marginal fit, are within mcse_threshold(58) (4.3) MCSE
+    of the exact ones (exact.dirichlet_multinomial_hierarchy, accurate to about 1e-6)."""
     counts = surveys[SEEDS[0]].counts
     posterior = exact.dirichlet_multinomial_hierarchy(counts)
     marginal = marginal_fits[SEEDS[0]]
@@ -146,4 +148,4 @@ def test_both_fits_match_the_exact_posterior(surveys, full_fit, marginal_fits):
     for (fit, name), draws in estimates.items():
         mean, mcse = _mean_and_mcse(draws)
         error = np.abs(mean - posterior.mean[name]) / mcse
-        assert np.all(error < 4), (fit, name, error.max())
+        assert np.all(error < mcse_threshold(58)), (fit, name, error.max())
