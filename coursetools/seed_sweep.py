@@ -61,8 +61,8 @@ def false_alarm_rate(quantities: int, within: float) -> float:
     return 1 - (1 - 2 * stats.norm.sf(within)) ** quantities
 
 
-def sweep_tests(seeds: int, base: int) -> list[dict]:
-    """Run the ``mcmc`` tests once per seed in one pytest process; return its outcomes."""
+def sweep_tests(seeds: int, base: int, paths: list[str]) -> list[dict]:
+    """Run the ``mcmc`` tests in ``paths`` once per seed in one pytest process."""
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "outcomes.jsonl"
         env = dict(os.environ, MPLBACKEND="Agg")
@@ -70,7 +70,7 @@ def sweep_tests(seeds: int, base: int) -> list[dict]:
         env[RECORD_VARIABLE] = str(record)
         env.pop("COMPANION_FAST", None)
         command = [sys.executable, "-m", "pytest", "-m", "mcmc", "-q", "-p", "no:cacheprovider"]
-        subprocess.run([*command, "tests"], cwd=REPO_ROOT, env=env, check=False)
+        subprocess.run([*command, *paths], cwd=REPO_ROOT, env=env, check=False)
         lines = record.read_text().splitlines() if record.exists() else []
     return [json.loads(line) for line in lines]
 
@@ -89,36 +89,85 @@ def _code_cells(master: Path) -> list[str]:
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
+class ReusingSampler:
+    """``sampling.sample`` for a sweep: each fit compiles its model only on the first seed.
+
+    A run (a test, or one execution of a master) builds the same models on every seed,
+    since its data do not depend on the sweep's seed, so the n-th fit of a run reuses the
+    model compiled for the n-th fit of that run on the first seed:
+    :class:`companion.sampling.CompiledModel` gives the same draws as
+    ``sample(..., sampler="nutpie")``, the course's default sampler.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[tuple[str, int], object] = {}
+        self.run = ""
+        self.calls = 0
+
+    def start(self, run: str) -> None:
+        """Begin a run: its fits are numbered from 0 again."""
+        self.run, self.calls = run, 0
+
+    def __call__(self, model, *, sampler: str = "auto", **options):
+        from companion import sampling
+
+        key = (self.run, self.calls)
+        self.calls += 1
+        if key not in self.compiled:
+            self.compiled[key] = sampling.CompiledModel(model)
+        return self.compiled[key].sample(**options)
+
+
 def sweep_master(master: Path, seeds: list[int]) -> list[dict]:
     """Run one master's solution once per seed and evaluate all its tests on each run."""
+    from companion import sampling
+
     cells = _code_cells(master)
     outcomes = []
-    for seed in seeds:
-        namespace = {"__name__": "__sweep__", "MCMC_SEED": seed}
-        for source in cells:
-            name = TEST_CALL.findall(source)
-            if not _is_test_cell(source):
-                for pattern, replacement in SAMPLER_SEEDS:
-                    source = pattern.sub(replacement, source)
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(source, master.name, "exec"), namespace)  # noqa: S102
-                outcome, message = "passed", ""
-            except AssertionError as error:
-                outcome, message = "failed", str(error).splitlines()[0][:200] if str(error) else ""
-            except Exception as error:  # noqa: BLE001 - reported, not hidden
-                outcome, message = "error", f"{type(error).__name__}: {error}"[:200]
-            if name:
-                if outcome == "failed":
-                    converged = name[-1].endswith("converged")
-                    outcome = "convergence" if converged else "comparison"
-                outcomes.append(
-                    {"test": f"{master.stem}::{name[-1]}", "case": "", "seed": seed,
-                     "outcome": outcome, "message": message, "quantities": 0, "within": 4.0}
-                )  # fmt: skip
-            elif outcome != "passed":
-                raise RuntimeError(f"{master.name}, seed {seed}: solution cell failed: {message}")
+    reusing = ReusingSampler()
+    original, sampling.sample = sampling.sample, reusing
+    try:
+        for seed in seeds:
+            reusing.start(master.stem)
+            outcomes += _run_master(master, cells, seed)
+    finally:
+        sampling.sample = original
     return outcomes
+
+
+def _run_master(master: Path, cells: list[str], seed: int) -> list[dict]:
+    """Execute the master's code cells once with the sweep's sampler seed."""
+    outcomes = []
+    namespace = {"__name__": "__sweep__", "MCMC_SEED": seed}
+    for source in cells:
+        name = TEST_CALL.findall(source)
+        if not _is_test_cell(source):
+            for pattern, replacement in SAMPLER_SEEDS:
+                source = pattern.sub(replacement, source)
+        outcome, message = _execute(source, master.name, namespace)
+        if not name:
+            if outcome != "passed":
+                raise RuntimeError(f"{master.name}, seed {seed}: solution cell failed: {message}")
+            continue
+        if outcome == "failed":
+            outcome = "convergence" if name[-1].endswith("converged") else "comparison"
+        outcomes.append(
+            {"test": f"{master.stem}::{name[-1]}", "case": "", "seed": seed,
+             "outcome": outcome, "message": message, "quantities": 0, "within": 4.0}
+        )  # fmt: skip
+    return outcomes
+
+
+def _execute(source: str, filename: str, namespace: dict) -> tuple[str, str]:
+    """Run one cell; return passed, failed (an assertion) or error, and the first line."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    except AssertionError as error:
+        return "failed", (str(error).splitlines() or [""])[0][:200]
+    except Exception as error:  # noqa: BLE001 - reported, not hidden
+        return "error", f"{type(error).__name__}: {error}"[:200]
+    return "passed", ""
 
 
 def table(outcomes: list[dict]) -> str:
@@ -150,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20, help="fresh seeds per assertion")
     parser.add_argument("--base", type=int, default=None, help="seed of the seed list")
     parser.add_argument("--part", choices=["all", "tests", "graded"], default="all")
+    parser.add_argument("--tests", nargs="*", default=["tests"], help="test files or folders")
+    parser.add_argument("--masters", nargs="*", default=None, help="assignment names")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "_build" / "seed-sweep.md")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -158,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = seed_list(args.seeds, base)
     outcomes = []
     if args.part in ("all", "tests"):
-        outcomes += sweep_tests(args.seeds, base)
+        outcomes += sweep_tests(args.seeds, base, args.tests)
     if args.part in ("all", "graded"):
         for master in _sampling_masters():
-            outcomes += sweep_master(master, seeds)
+            if args.masters is None or master.stem in args.masters:
+                outcomes += sweep_master(master, seeds)
     report = f"Seed sweep: {args.seeds} seeds from base {base}\n\n{table(outcomes)}\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)

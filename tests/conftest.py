@@ -14,12 +14,19 @@ the false-alarm rate that the threshold implies, 1 - (1 - 2 Phi(-c))^k per seed.
 
 import json
 import os
+import re
 
 import pytest
 from scipy import stats
 
 from companion import diagnostics, sampling
-from coursetools.seed_sweep import BASE_VARIABLE, RECORD_VARIABLE, SWEEP_VARIABLE, seed_list
+from coursetools.seed_sweep import (
+    BASE_VARIABLE,
+    RECORD_VARIABLE,
+    SWEEP_VARIABLE,
+    ReusingSampler,
+    seed_list,
+)
 
 DEFAULT_SEED = 20261203
 """The seed of an ordinary test run; every assertion must hold for any other seed too."""
@@ -64,6 +71,27 @@ def assert_converged(idata, **options) -> diagnostics.ConvergenceReport:
     if not report.passed:
         raise ConvergenceFailure(report.text)
     return report
+
+
+_REUSING_SAMPLER = ReusingSampler() if os.environ.get(SWEEP_VARIABLE) else None
+"""In a seed sweep, every test's fits compile their models on the first seed only."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compile_once_in_a_sweep():
+    if _REUSING_SAMPLER is None:
+        yield
+        return
+    original, sampling.sample = sampling.sample, _REUSING_SAMPLER
+    yield
+    sampling.sample = original
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if _REUSING_SAMPLER is not None:
+        # The run is the test and its other parameters, without the sweep's seed.
+        _REUSING_SAMPLER.start(re.sub(r"seed\d+-?", "", item.nodeid))
 
 
 @pytest.fixture

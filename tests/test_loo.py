@@ -405,10 +405,10 @@ def test_elpd_by_group_plot_one_series_per_model(school_loos):
 
 @pytest.mark.slow
 @pytest.mark.mcmc
-def test_partial_pooling_ranks_first_on_the_large_study_for_most_seeds(mcmc_seed):
+def test_partial_pooling_ranks_first_on_the_large_study_for_most_seeds(mcmc_seed, no_fast_mode):
     """On the chapter's design (80 groups of 2 to 40, tau = 5, sigma = 12), for each of three
     simulated studies the three models are fitted (centred partial pooling, target_accept
-    0.95 as in the chapter, 4 chains x 500 draws), every fit converges, and they are
+    0.95 and 4 chains x 1000 draws, as in the chapter), every fit converges, and they are
     compared by PSIS-LOO: partial pooling must rank first for at least two studies, and
     complete pooling must be behind it by more than two standard errors for at least two."""
     sizes = np.round(np.geomspace(2, 40, 80)).astype(int)
@@ -421,10 +421,11 @@ def test_partial_pooling_ranks_first_on_the_large_study_for_most_seeds(mcmc_seed
                 study.data["value"], study.data["group"], pooling=pooling,
                 parameterization="centered",
             )  # fmt: skip
+            # 500 draws were too few: R-hat, the largest over about 160 quantities, reached
+            # 1.010-1.015 in 7 of the first sweep's 20 seeds with every ESS above 1000.
             fits[pooling] = sampling.sample(
-                model, random_seed=mcmc_seed + data_seed, draws=500, tune=500,
-                target_accept=0.95,
-            )  # fmt: skip
+                model, random_seed=mcmc_seed + data_seed, target_accept=0.95
+            )
             assert_converged(fits[pooling])
         table = diagnostics.loo_table(diagnostics.compute_loo(fits))
         first += table.index[0] == "partial"
