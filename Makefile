@@ -57,10 +57,20 @@ lint: $(STAMP)  ## ruff on the package, tests, tools and notebooks
 unit: $(STAMP)  ## Unit, property, slow (MCMC vs exact) and grading tests
 	$(BIN)/pytest -m "not browser" tests
 
+# The inner loop: no MCMC (slow/mcmc marks; the two files that run the samplers themselves),
+# no grading (slow), no book build. Under 3 minutes on 2 cores (make bench measures it).
+.PHONY: test-fast doctest
+test-fast: lint  ## Inner loop (< 3 min): lint, then the unit tests without MCMC, grading or book
+	$(BIN)/pytest -m "not slow and not browser and not mcmc" -p no:cacheprovider -q \
+	  --ignore=tests/test_sampling.py --ignore=tests/test_sampling_compiled.py tests
+
+doctest: $(STAMP)  ## Run the Examples sections of the companion's docstrings
+	$(BIN)/pytest --doctest-modules -p no:cacheprovider -q companion
+
 notebooks: $(STAMP)  ## Validate the exercise and solution notebooks with nbval
 	COMPANION_FAST=1 $(BIN)/pytest --nbval-lax -p no:cacheprovider exercises solutions
 
-test: system-test lint unit notebooks book browser-test  ## Everything: lint, unit tests, nbval, grading checks, book build, browser
+test: system-test lint unit doctest notebooks book browser-test  ## Everything: lint, unit tests, doctests, nbval, grading checks, book build, browser
 	@echo "make test: all checks passed"
 
 exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in assignments/

@@ -27,17 +27,40 @@ solutions, are not published.
 
 Sphinx extension
 ----------------
-Listed in ``_config.yml``'s ``extra_extensions``, this module also works around a Sphinx
-7.4 bug: an inline script registered after the builder starts (sphinx-thebe's
-configuration, sphinx-togglebutton's selector) is written into every page twice, and the
-second ``const THEBE_JS_URL`` is a JavaScript error in the reader's browser.
+Listed in ``_config.yml``'s ``extra_extensions``, this module does two things.
+
+It keys the execution cache on what the chapters import, not only on their own code.
+jupyter-cache matches a chapter by the code of its cells alone, so a change to
+``companion/``, to ``requirements.lock`` or to the installed packages would leave every
+cached chapter in place, showing numbers the current code no longer produces. On
+``config-inited`` the extension therefore points MyST-NB's ``nb_execution_cache_path``
+(``execute: cache:`` in ``_config.yml``) at a subdirectory named after
+:func:`execution_key`: ``_build/.jupyter_cache/<key>``. When the key changes, the cache
+path is a new one, Sphinx sees a changed configuration value and re-reads every page, and
+MyST-NB re-executes every chapter into the new, empty cache; caches of other keys are
+removed so they do not pile up. With nothing changed the key, the path and the cached
+outputs stay as they were. The files that count are the Sphinx setting
+``execution_cache_inputs`` (default: ``companion`` and ``requirements.lock``, relative
+to the folder holding ``_config.yml``). ``python -m coursetools.book cache-key`` prints
+the key (the Pages workflow keys its ``actions/cache`` on it).
+
+It also works around a Sphinx 7.4 bug: an inline script registered after the builder
+starts (sphinx-thebe's configuration, sphinx-togglebutton's selector) is written into
+every page twice, and the second ``const THEBE_JS_URL`` is a JavaScript error in the
+reader's browser.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
+import importlib.metadata
+import re
+import shutil
 import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import jupytext
@@ -45,7 +68,11 @@ import nbformat
 import yaml
 
 __all__ = [
+    "EXECUTION_CACHE_INPUTS",
     "chapter_sources",
+    "execution_cache_path",
+    "execution_input_files",
+    "execution_key",
     "install_cell_source",
     "launch_notebook",
     "main",
@@ -75,6 +102,23 @@ if missing:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
     importlib.invalidate_caches()
 """
+
+
+# What a chapter's outputs depend on besides its own cells (paths relative to the book's
+# root, the folder holding _config.yml): the package the chapters import, with its data,
+# and the pinned versions of everything else.
+EXECUTION_CACHE_INPUTS = ("companion", "requirements.lock")
+
+# Written by Python itself, never read as source: they must not change the key.
+_IGNORED_DIRECTORIES = {"__pycache__"}
+_IGNORED_SUFFIXES = {".pyc", ".pyo"}
+# pip is in the venv only to bootstrap uv (its version comes with the Python image).
+_IGNORED_DISTRIBUTIONS = {"pip"}
+_KEY_LENGTH = 16
+_KEY_NAME = re.compile(rf"[0-9a-f]{{{_KEY_LENGTH}}}")
+# What jupyter-cache writes at the top of a cache folder: an unkeyed cache made before
+# the cache was keyed (its outputs came from unknown companion code).
+_UNKEYED_CACHE = ("global.db", "executed", "__version__.txt")
 
 
 def _load_config(root: Path) -> dict:
@@ -229,6 +273,177 @@ def student_config(root: Path = REPO) -> dict:
     return config
 
 
+def execution_input_files(root: Path, inputs: Iterable[str] = EXECUTION_CACHE_INPUTS) -> list[Path]:
+    """The files whose content the execution cache is keyed on.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder (holding ``_config.yml``).
+    inputs : iterable of str
+        Files or folders relative to ``root``; a folder counts with every file below it.
+
+    Returns
+    -------
+    list of Path
+        The existing files, sorted by path, without Python's byte-code caches
+        (``__pycache__``, ``*.pyc``), which Python writes itself.
+    """
+    files = set()
+    for name in inputs:
+        path = root / name
+        candidates = path.rglob("*") if path.is_dir() else [path]
+        for candidate in candidates:
+            relative = candidate.relative_to(root)
+            if (
+                candidate.is_file()
+                and candidate.suffix not in _IGNORED_SUFFIXES
+                and not _IGNORED_DIRECTORIES.intersection(relative.parts)
+            ):
+                files.add(candidate)
+    return sorted(files)
+
+
+def _installed_distributions() -> list[str]:
+    """``name==version`` of every package installed in this environment's site-packages."""
+    paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    found = set()
+    for distribution in importlib.metadata.distributions(path=paths):
+        name = re.sub(r"[-_.]+", "-", distribution.metadata["Name"] or "").lower()
+        if name and name not in _IGNORED_DISTRIBUTIONS:
+            found.add(f"{name}=={distribution.version}")
+    return sorted(found)
+
+
+def execution_key(
+    root: Path = REPO,
+    inputs: Iterable[str] = EXECUTION_CACHE_INPUTS,
+    *,
+    environment: Sequence[str] | None = None,
+) -> str:
+    """The key of the execution cache: a hash of everything the chapters' outputs depend on
+    besides their own code.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder (holding ``_config.yml``).
+    inputs : iterable of str
+        Files or folders, relative to ``root``, whose content counts (see
+        :func:`execution_input_files`); a missing one counts as missing.
+    environment : sequence of str, optional
+        The installed packages as ``name==version`` strings; by default those of the
+        running interpreter's site-packages (the chapters run in the same ``.venv``), so
+        that packages upgraded without changing the lock file count too.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of a SHA-256 over each input file's path (relative to
+        ``root``) and bytes, the missing inputs' names and the installed packages.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "requirements.lock").write_text("numpy==2.0\\n")
+    >>> key = execution_key(root, ["requirements.lock"], environment=[])
+    >>> key == execution_key(root, ["requirements.lock"], environment=[])
+    True
+    >>> _ = (root / "requirements.lock").write_text("numpy==2.1\\n")
+    >>> key == execution_key(root, ["requirements.lock"], environment=[])
+    False
+    """
+    inputs = list(inputs)
+    digest = hashlib.sha256()
+    for path in execution_input_files(root, inputs):
+        content = path.read_bytes()
+        name = path.relative_to(root).as_posix().encode()
+        digest.update(b"file\0%s\0%d\0" % (name, len(content)))
+        digest.update(content)
+    for name in sorted(name for name in inputs if not (root / name).exists()):
+        digest.update(b"missing\0%s\0" % name.encode())
+    for requirement in _installed_distributions() if environment is None else environment:
+        digest.update(b"installed\0%s\0" % requirement.encode())
+    return digest.hexdigest()[:_KEY_LENGTH]
+
+
+def _book_root(srcdir: Path) -> Path:
+    """The folder holding ``_config.yml``: the source folder or the nearest one above it
+    (``jupyter-book build book/pooling.md`` builds from ``book/``)."""
+    srcdir = Path(srcdir).resolve()
+    for folder in (srcdir, *srcdir.parents):
+        if (folder / "_config.yml").is_file():
+            return folder
+    return srcdir
+
+
+def execution_cache_path(
+    root: Path,
+    cache: str | Path | None = None,
+    inputs: Iterable[str] = EXECUTION_CACHE_INPUTS,
+    *,
+    environment: Sequence[str] | None = None,
+) -> Path:
+    """Where the chapters' executed outputs are cached: a folder named after the key.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder (holding ``_config.yml``).
+    cache : str or Path, optional
+        The cache folder configured in ``_config.yml`` (``execute: cache:``), relative
+        to ``root`` unless absolute; by default ``_build/.jupyter_cache``.
+    inputs, environment
+        What the key is computed from (see :func:`execution_key`).
+
+    Returns
+    -------
+    Path
+        ``<cache>/<execution_key(...)>``, absolute.
+    """
+    base = Path(cache) if cache else Path("_build/.jupyter_cache")
+    base = base if base.is_absolute() else Path(root).resolve() / base
+    return base / execution_key(root, inputs, environment=environment)
+
+
+def _remove_other_caches(path: Path) -> list[Path]:
+    """Remove the caches beside ``path`` made under other keys, and an unkeyed cache."""
+    base = path.parent
+    if not base.is_dir():
+        return []
+    removed = []
+    for entry in base.iterdir():
+        keyed = entry.is_dir() and _KEY_NAME.fullmatch(entry.name) and entry != path
+        unkeyed = entry.name in _UNKEYED_CACHE and (base / "global.db").is_file()
+        if not (keyed or unkeyed):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(entry)
+    return removed
+
+
+def _key_execution_cache(app, config) -> None:
+    """``config-inited``: point MyST-NB's execution cache at the folder of the current key."""
+    if getattr(config, "nb_execution_mode", None) != "cache":
+        return
+    from sphinx.util import logging
+
+    root = _book_root(app.srcdir)
+    path = execution_cache_path(root, config.nb_execution_cache_path, config.execution_cache_inputs)
+    config.nb_execution_cache_path = str(path)
+    removed = _remove_other_caches(path)
+    logging.getLogger(__name__).info(
+        "execution cache keyed on %s: %s%s",
+        ", ".join(config.execution_cache_inputs),
+        path,
+        f" (removed {len(removed)} stale cache entries)" if removed else "",
+    )
+
+
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
     """Write each script once: Sphinx 7.4 re-adds late inline scripts with filename ''."""
     unique: dict[tuple, object] = {}
@@ -240,6 +455,10 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
 
 def setup(app) -> dict:
     """Sphinx extension entry point (see the module docstring)."""
+    app.add_config_value("execution_cache_inputs", list(EXECUTION_CACHE_INPUTS), "env", list)
+    # After MyST-NB's own config-inited handlers; the environment (which compares the
+    # cache path with the previous build's) is loaded after config-inited.
+    app.connect("config-inited", _key_execution_cache, priority=900)
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
@@ -251,7 +470,13 @@ def main(argv: list[str] | None = None) -> int:
     launch.add_argument("--check", action="store_true", help="only report stale notebooks")
     student = commands.add_parser("student-config", help="write the student edition's config")
     student.add_argument("output", type=Path)
+    commands.add_parser("cache-key", help="print the execution cache's key")
     args = parser.parse_args(argv)
+
+    if args.command == "cache-key":
+        inputs = _load_config(REPO).get("sphinx", {}).get("config", {})
+        print(execution_key(REPO, inputs.get("execution_cache_inputs", EXECUTION_CACHE_INPUTS)))
+        return 0
 
     if args.command == "student-config":
         args.output.parent.mkdir(parents=True, exist_ok=True)

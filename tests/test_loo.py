@@ -292,7 +292,7 @@ def test_marginal_group_log_likelihood_bad_input():
     fit = fake_fit(np.random.default_rng(3))
     with pytest.raises(ValueError, match="mean"):
         diagnostics.marginal_group_log_likelihood(fit, VALUES, GROUPS, mean="alpha")
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"^groups must give one label per observation"):
         diagnostics.marginal_group_log_likelihood(fit, VALUES[:3], GROUPS)
     with pytest.raises(ValueError, match="posterior variable"):
         diagnostics.marginal_group_log_likelihood(
