@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 TOC = (REPO / "_toc.yml").read_text(encoding="utf-8")
 CHAPTERS = book.chapter_sources(REPO)
+CELL_OPTIONS = re.compile(r"\A(?::[\w-]+:.*\n)+\n?")
+"""A code cell's short-form MyST options (``:tags: [remove-cell]``), not part of its code."""
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
@@ -57,7 +59,9 @@ def test_launch_notebook_is_the_chapter_after_an_install_cell(source):
     nbformat.validate(notebook)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert _companion_requirement() in code[0]
-    expected = [block.strip("\n") for block in CODE_CELL.findall(source.read_text())]
+    expected = [
+        CELL_OPTIONS.sub("", block).strip("\n") for block in CODE_CELL.findall(source.read_text())
+    ]
     assert [cell.strip("\n") for cell in code[1:]] == expected
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
     assert notebook.metadata.kernelspec.name == "python3"
