@@ -50,15 +50,17 @@ def test_non_centered_fits_match_exact_posterior(case, data_seed, mcmc_seed, no_
 @pytest.mark.mcmc
 def test_poisson_with_huge_exposures_converges_to_raw_rates(mcmc_seed, no_fast_mode):
     """With every exposure 10,000 times larger (tens of thousands of events per hospital),
-    each hospital's data swamp the population: the centred fit converges and every
-    posterior mean rate is within 0.5% of the raw rate y_j / e_j, with a posterior sd
-    below 1.5% of it (about 1 / sqrt(y_j))."""
+    each hospital's data swamp the population: the centred fit (target_accept 0.95)
+    converges and every posterior mean rate is within 0.5% of the raw rate y_j / e_j, with
+    a posterior sd below 1.5% of it (about 1 / sqrt(y_j))."""
     study = data.simulate_hospitals(seed=5, exposure=tuple(1e4 * np.array([2.1, 5.0, 0.7, 8.2])))
     events = study.events
     model = models.hierarchical_poisson(
         events["events"], events["exposure"], parameterization="centered", dim="hospital"
     )
-    idata = sampling.sample(model, random_seed=mcmc_seed, log_likelihood=False)
+    # At target_accept 0.9 one fit in 20 (sweep) and 1 in 40 (a rerun) had a divergence;
+    # at 0.95 none of 40 did.
+    idata = sampling.sample(model, random_seed=mcmc_seed, target_accept=0.95, log_likelihood=False)
     assert_converged(idata)
     raw = (events["events"] / events["exposure"]).to_numpy()
     rate = idata.posterior["rate"]
