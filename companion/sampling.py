@@ -24,7 +24,6 @@ def fast_mode() -> bool:
 
 
 def _checked_options(
-    *,
     random_seed: int,
     draws: int,
     tune: int,
@@ -109,12 +108,7 @@ def sample(
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}")
     draws, tune, chains = _checked_options(
-        random_seed=random_seed,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        target_accept=target_accept,
-        log_likelihood=log_likelihood,
+        random_seed, draws, tune, chains, target_accept, log_likelihood
     )
     if sampler == "auto":
         sampler = "nutpie" if _nutpie_installed() else "pymc"
@@ -188,12 +182,7 @@ class CompiledModel:
         from pymc.backends.arviz import patch_nutpie_idata
 
         draws, tune, chains = _checked_options(
-            random_seed=random_seed,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            target_accept=target_accept,
-            log_likelihood=log_likelihood,
+            random_seed, draws, tune, chains, target_accept, log_likelihood
         )
         # The seed pm.sample hands to nutpie, so that both routes give the same draws.
         seed = int(np.random.default_rng(random_seed).spawn(chains)[0].integers(2**30))
