@@ -1,0 +1,189 @@
+"""Mutation catalogues: typical mistakes must lose points, legitimate alternatives keep them.
+
+Each master ``assignments/<name>.ipynb`` has a catalogue next to it,
+``assignments/<name>.mutations.py``, defining ``CATALOGUE``: for each question a
+:class:`Catalogue` with
+
+- ``reference(seed)``: correct answers built by an independent route (closed forms,
+  ``companion.exact``; an MCMC answer as a fit made of exact posterior draws, see
+  :func:`fit_from_draws`), varying with ``seed`` where a student's would;
+- ``mistakes``: :class:`Mutant` s, each a typical mistake applied to the reference,
+  naming the hidden tests it must fail;
+- ``alternatives``: legitimate variations that must keep full marks.
+
+A mutant is judged as a notebook's answers are (:func:`judge`): through the answer
+codec into the hidden tests, in milliseconds, with no notebook executed.
+``python -m coursetools.grading.mutations`` prints the table of every catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursetools.grading import hidden_tests
+
+__all__ = [
+    "Catalogue",
+    "Mutant",
+    "Verdict",
+    "fit_from_draws",
+    "judge",
+    "load_catalogue",
+    "main",
+    "verdicts",
+]
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A change to a question's reference answers: ``change(answers, seed) -> answers``."""
+
+    description: str
+    change: Callable[[Answers, int], Answers]
+    fails: frozenset[str] = frozenset()
+    """Hidden tests a mistake must fail (empty for an alternative)."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """One question's reference answers, typical mistakes and legitimate alternatives."""
+
+    reference: Callable[[int], Answers]
+    mistakes: tuple[Mutant, ...]
+    alternatives: tuple[Mutant, ...] = ()
+    seeds: tuple[int, ...] = (0,)
+    """Seeds of the reference (several where the answer is random, e.g. posterior draws)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one mutant (or the reference) of one question and seed was graded."""
+
+    assignment: str
+    question: str
+    kind: str  # "reference", "mistake" or "alternative"
+    description: str
+    seed: int
+    score: float
+    possible: float
+    failed: frozenset[str] = field(default_factory=frozenset)
+    expected_failures: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def ok(self) -> bool:
+        """Full marks for a reference or alternative; the named tests failed for a mistake."""
+        if self.kind == "mistake":
+            return bool(self.failed) and self.expected_failures <= self.failed
+        return self.score == self.possible
+
+
+def load_catalogue(master: Path) -> dict[str, Catalogue]:
+    """The ``CATALOGUE`` of ``<master>.mutations.py`` (imported by path)."""
+    path = Path(master).with_suffix(".mutations.py")
+    spec = importlib.util.spec_from_file_location(f"mutations_{Path(master).stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.CATALOGUE)
+
+
+def judge(
+    tests: list[hidden_tests.TestCase], question: str, answers: Mapping[str, Any]
+) -> list[hidden_tests.Outcome]:
+    """The hidden tests of ``question`` run on ``answers`` after the trip through the codec."""
+    own = [test for test in tests if test.question == question]
+    return hidden_tests.run_tests(own, hidden_tests.roundtrip({question: dict(answers)}))
+
+
+def verdicts(assignment: str, tests: list[hidden_tests.TestCase], catalogue) -> list[Verdict]:
+    """Grade every question's reference, mistakes and alternatives for every seed."""
+    found = []
+    for question, entry in catalogue.items():
+        possible = sum(t.points for t in tests if t.question == question and t.hidden)
+        for seed in entry.seeds:
+            reference = entry.reference(seed)
+            runs = [("reference", "the reference answers", reference, frozenset())]
+            runs += [("mistake", m.description, m.change(dict(reference), seed), m.fails)
+                     for m in entry.mistakes]
+            runs += [("alternative", m.description, m.change(dict(reference), seed), frozenset())
+                     for m in entry.alternatives]
+            for kind, description, answers, expected in runs:
+                outcomes = judge(tests, question, answers)
+                found.append(Verdict(
+                    assignment, question, kind, description, seed,
+                    score=sum(o.score for o in outcomes), possible=possible,
+                    failed=frozenset(o.test for o in outcomes if not o.passed),
+                    expected_failures=expected,
+                ))
+    return found
+
+
+def fit_from_draws(
+    posterior: Mapping[str, Any],
+    *,
+    coords: Mapping[str, Any] | None = None,
+    dims: Mapping[str, list[str]] | None = None,
+    log_likelihood: Mapping[str, Any] | None = None,
+    observed_data: Mapping[str, Any] | None = None,
+):
+    """A DataTree shaped like ``sampling.sample``'s from draws of shape (chain, draw, ...).
+
+    For mutants of MCMC answers: exact posterior draws stand in for a healthy fit (no
+    divergences; R-hat and ESS those of independent draws).
+    """
+    import arviz as az
+    import numpy as np
+
+    first = next(iter(posterior.values()))
+    chains, draws = np.shape(first)[:2]
+    groups = {"posterior": dict(posterior),
+              "sample_stats": {"diverging": np.zeros((chains, draws), dtype=bool)}}
+    if log_likelihood is not None:
+        groups["log_likelihood"] = dict(log_likelihood)
+    if observed_data is not None:
+        groups["observed_data"] = dict(observed_data)
+    return az.from_dict(groups, coords=dict(coords or {}), dims=dict(dims or {}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table of every catalogue; exit status 1 when a mutant is judged wrongly."""
+    from coursetools.exercises import REPO_ROOT, ensure_autograder, find_masters
+
+    parser = argparse.ArgumentParser(prog="python -m coursetools.grading.mutations")
+    parser.add_argument("names", nargs="*", help="assignments (default: all)")
+    args = parser.parse_args(argv)
+    rows, wrong = [], []
+    for master in find_masters(REPO_ROOT / "assignments"):
+        if args.names and master.stem not in args.names:
+            continue
+        tests = hidden_tests.load_tests(ensure_autograder(master, REPO_ROOT / "_build/autograder"))
+        found = verdicts(master.stem, tests, load_catalogue(master))
+        wrong += [v for v in found if not v.ok]
+        for question in dict.fromkeys(v.question for v in found):
+            mine = [v for v in found if v.question == question]
+            mistakes = [v for v in mine if v.kind == "mistake"]
+            alternatives = [v for v in mine if v.kind == "alternative"]
+            rows.append(
+                f"| {master.stem} | {question} | {len({v.description for v in mistakes})} | "
+                f"{sum(v.ok for v in mistakes)}/{len(mistakes)} | "
+                f"{len({v.description for v in alternatives})} | "
+                f"{sum(v.ok for v in alternatives)}/{len(alternatives)} | "
+                f"{len({v.seed for v in mine})} |"
+            )
+    print("| assignment | question | mistakes | caught | alternatives | kept | seeds |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    for verdict in wrong:
+        print(f"WRONG: {verdict}", file=sys.stderr)
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
