@@ -10,7 +10,7 @@ SUBMISSIONS ?= submissions
 GRADES ?= _build/grades.csv
 
 .PHONY: help venv book chapter test lint unit notebooks book-check exercises grade bench clean clean-cache
-.PHONY: launch-notebooks book-student browser-test seed-sweep system-book system-test
+.PHONY: launch-notebooks book-student browser-test seed-sweep system-book system-test release-check
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ book: system-book $(STAMP)  ## Execute every chapter and build the HTML book int
 
 launch-notebooks: $(STAMP)  ## Write book/<chapter>.ipynb, the notebooks Colab/Binder launch
 	$(BIN)/python -m coursetools.book launch-notebooks
+
+release-check: $(STAMP)  ## Fail while _config.yml's repository.url is the placeholder (not in make test)
+	$(BIN)/python -m coursetools.book check-release
 
 book-student: $(STAMP)  ## Build the student edition (no solutions) into _build/student/_build/html
 	$(BIN)/python -m coursetools.book student-config _build/student/_config.yml

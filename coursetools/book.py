@@ -18,6 +18,15 @@ are committed. ``book/*.ipynb`` is in the book's ``exclude_patterns`` (they are 
 The output is deterministic (cell ids numbered, metadata reduced to the kernelspec), so
 ``launch-notebooks --check`` fails when a committed notebook is out of date or missing.
 
+Release check
+-------------
+``repository.url`` and ``repository.branch`` in ``_config.yml`` are the one place the
+course's repository is named: the launch and repository buttons and the launch notebooks'
+install cells read them. The course ships with :data:`PLACEHOLDER_REPOSITORY_URL` there, so
+``python -m coursetools.book check-release`` (``make release-check``, run by the Pages
+workflow before publishing) fails, naming the file and line to change, until a fork sets
+its own URL, regenerates the launch notebooks and links nowhere else to the placeholder.
+
 Student edition
 ---------------
 ``python -m coursetools.book student-config OUTPUT`` writes a copy of ``_config.yml`` for
@@ -69,6 +78,7 @@ import yaml
 
 __all__ = [
     "EXECUTION_CACHE_INPUTS",
+    "PLACEHOLDER_REPOSITORY_URL",
     "chapter_sources",
     "execution_cache_path",
     "execution_input_files",
@@ -76,6 +86,8 @@ __all__ = [
     "install_cell_source",
     "launch_notebook",
     "main",
+    "release_problems",
+    "repository_setting",
     "setup",
     "student_config",
     "write_launch_notebooks",
@@ -86,6 +98,9 @@ REPO = Path(__file__).resolve().parents[1]
 # Module imported by the chapters -> what pip installs when it is missing. The companion's
 # own requirement is added from the repository named in _config.yml.
 EXTRA_REQUIREMENTS = {"myst_nb": "myst-nb", "graphviz": "graphviz"}
+
+# The repository the course ships with in _config.yml: a fork must replace it before publishing.
+PLACEHOLDER_REPOSITORY_URL = "https://github.com/partial-pooling/hierarchical-course"
 
 INSTALL_TEMPLATE = """\
 # Install what this chapter needs when it is missing (a fresh Colab or Binder session):
@@ -125,6 +140,25 @@ def _load_config(root: Path) -> dict:
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
 
 
+def _normalize_url(url: str) -> str:
+    return url.removesuffix("/").removesuffix(".git")
+
+
+def repository_setting(root: Path = REPO) -> tuple[str, str]:
+    """``repository.url`` (without a trailing ``/`` or ``.git``) and ``repository.branch``
+    (default ``main``) from ``_config.yml``: where every public link to the course points."""
+    repository = _load_config(root)["repository"]
+    return _normalize_url(repository["url"]), repository.get("branch", "main")
+
+
+def _config_line(root: Path, *keys: str) -> int:
+    """The line number of a nested key's value in ``_config.yml``."""
+    node = yaml.compose((root / "_config.yml").read_text(encoding="utf-8"))
+    for key in keys:
+        node = next(value for name, value in node.value if name.value == key)
+    return node.start_mark.line + 1
+
+
 def install_cell_source(repository_url: str, *, branch: str = "main") -> str:
     """Source of the first cell of every launch notebook.
 
@@ -148,7 +182,7 @@ def install_cell_source(repository_url: str, *, branch: str = "main") -> str:
     """
     if not repository_url.startswith("https://"):
         raise ValueError(f"repository_url must be an https:// URL, got {repository_url!r}")
-    url = repository_url.removesuffix("/").removesuffix(".git")
+    url = _normalize_url(repository_url)
     requirements = {"companion": f"companion @ git+{url}.git@{branch}", **EXTRA_REQUIREMENTS}
     lines = "".join(f"    {module!r}: {spec!r},\n" for module, spec in requirements.items())
     return INSTALL_TEMPLATE.format(requirements=lines.replace("'", '"'))
@@ -229,12 +263,10 @@ def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Pa
     list of Path
         The notebooks written (or, with ``check``, those that need writing).
     """
-    repository = _load_config(root)["repository"]
+    url, branch = repository_setting(root)
     changed = []
     for source in chapter_sources(root):
-        notebook = launch_notebook(
-            source, repository_url=repository["url"], branch=repository.get("branch", "main")
-        )
+        notebook = launch_notebook(source, repository_url=url, branch=branch)
         text = nbformat.writes(notebook) + "\n"
         target = source.with_suffix(".ipynb")
         if not target.exists() or target.read_text(encoding="utf-8") != text:
@@ -242,6 +274,44 @@ def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Pa
             if not check:
                 target.write_text(text, encoding="utf-8")
     return changed
+
+
+def release_problems(root: Path = REPO) -> list[str]:
+    """What must change before the book is published, as ``file:line: message``.
+
+    Parameters
+    ----------
+    root : Path
+        The book's folder.
+
+    Returns
+    -------
+    list of str
+        Empty when ``repository.url`` is an https:// URL other than
+        :data:`PLACEHOLDER_REPOSITORY_URL`, the launch notebooks are current with it, and
+        neither ``README.md`` nor ``book/*.md`` links to the placeholder.
+    """
+    url, _ = repository_setting(root)
+    if url.lower() == PLACEHOLDER_REPOSITORY_URL or not url.startswith("https://"):
+        what = "still the placeholder" if url.startswith("https://") else "not an https:// URL"
+        return [
+            f"_config.yml:{_config_line(root, 'repository', 'url')}: repository.url is {what} "
+            f"({url}): set it (and repository.branch) to your fork, then `make launch-notebooks`"
+        ]
+    problems = [
+        f"{path.relative_to(root)}: out of date with repository.url or its chapter: "
+        "run `make launch-notebooks` and commit"
+        for path in write_launch_notebooks(root, check=True)
+    ]
+    placeholder = PLACEHOLDER_REPOSITORY_URL.partition("://")[2]
+    for path in [root / "README.md", *sorted((root / "book").glob("*.md"))]:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        problems += [
+            f"{path.relative_to(root)}:{number}: links to the placeholder, not {url}"
+            for number, line in enumerate(lines, 1)
+            if placeholder in line.lower()
+        ]
+    return problems
 
 
 def student_config(root: Path = REPO) -> dict:
@@ -471,7 +541,16 @@ def main(argv: list[str] | None = None) -> int:
     student = commands.add_parser("student-config", help="write the student edition's config")
     student.add_argument("output", type=Path)
     commands.add_parser("cache-key", help="print the execution cache's key")
+    commands.add_parser("check-release", help="fail while a public link names the placeholder")
     args = parser.parse_args(argv)
+
+    if args.command == "check-release":
+        problems = release_problems(REPO)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"release check passed: every link points to {repository_setting(REPO)[0]}")
+        return 1 if problems else 0
 
     if args.command == "cache-key":
         inputs = _load_config(REPO).get("sphinx", {}).get("config", {})
