@@ -1,4 +1,51 @@
-"""Grading (transitional: the otter-run grader is being replaced)."""
+"""Grade submitted notebooks so that no notebook can forge its grade.
 
-from coursetools.grading_legacy import *  # noqa: F403
-from coursetools.grading_legacy import __all__  # noqa: F401
+``python -m coursetools.grading <dir> --output grades.csv`` (``make grade``) grades
+every submission in a folder into a CSV with one row per student and question.
+
+How a notebook is graded (one module per step):
+
+- :mod:`~coursetools.grading.assignments`: the masters' autograders (built by ``otter
+  assign``) and their tests; :mod:`~coursetools.grading.hidden_tests` reads and runs them;
+- :mod:`~coursetools.grading.sandbox`: bubblewrap boxes, limits from
+  :mod:`~coursetools.grading.settings` applied by :mod:`~coursetools.grading.limits`;
+- :mod:`~coursetools.grading.kernel_driver` runs the notebook in the student's box and
+  exports each question's answers at its check cell as data
+  (:mod:`~coursetools.grading.answers`);
+- :mod:`~coursetools.grading.test_runner` runs the hidden tests in a second box that
+  never runs student code, calling function answers over
+  :mod:`~coursetools.grading.protocol`;
+- :mod:`~coursetools.grading.submission` drives both for one file,
+  :mod:`~coursetools.grading.batch` for a folder, :mod:`~coursetools.grading.report`
+  writes the table, :mod:`~coursetools.grading.cli` is the command line;
+- :mod:`~coursetools.grading.mutations`: the catalogues of typical mistakes and
+  legitimate alternatives that every graded question is checked against.
+
+Submissions are named ``<student>.ipynb``; the assignment is read from the notebook's
+metadata (``otter assign`` writes it), so students may rename the file. Every file gets
+a row: a notebook of a known assignment one row per question (0 with the reason when it
+could not be graded), anything else a single row with question ``*`` and the reason.
+"""
+
+from coursetools.grading.assignments import Assignment, load_assignments
+from coursetools.grading.batch import grade_directory
+from coursetools.grading.cli import main
+from coursetools.grading.report import ALL_PASSED, GradeRow, write_csv
+from coursetools.grading.sandbox import Sandbox, detect_sandbox
+from coursetools.grading.settings import Limits
+from coursetools.grading.submission import NAMING_RULE, grade_file
+
+__all__ = [
+    "ALL_PASSED",
+    "NAMING_RULE",
+    "Assignment",
+    "GradeRow",
+    "Limits",
+    "Sandbox",
+    "detect_sandbox",
+    "grade_directory",
+    "grade_file",
+    "load_assignments",
+    "main",
+    "write_csv",
+]

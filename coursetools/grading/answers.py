@@ -178,8 +178,10 @@ def encode(value: Any, *, depth: int = 0, on_callable: Callable[[Any], str] | No
         return encode(item, depth=depth + 1, on_callable=on_callable)
 
     if isinstance(value, list | tuple):
-        return {TAG: type(value).__name__ if type(value) in (list, tuple) else "list",
-                "items": [inner(item) for item in value]}
+        return {
+            TAG: type(value).__name__ if type(value) in (list, tuple) else "list",
+            "items": [inner(item) for item in value],
+        }
     if isinstance(value, dict):
         return {TAG: "dict", "items": [[inner(k), inner(v)] for k, v in value.items()]}
     module = type(value).__module__.split(".")[0]
@@ -187,26 +189,36 @@ def encode(value: Any, *, depth: int = 0, on_callable: Callable[[Any], str] | No
         import pandas as pd
 
         if isinstance(value, pd.Series):
-            return {TAG: "series", "index": _index(value.index),
-                    "values": _npy(value.to_numpy()), "name": _label(value.name)}
+            return {
+                TAG: "series",
+                "index": _index(value.index),
+                "values": _npy(value.to_numpy()),
+                "name": _label(value.name),
+            }
         if isinstance(value, pd.DataFrame):
-            return {TAG: "frame", "index": _index(value.index),
-                    "columns": [[_label(c), _npy(value[c].to_numpy())] for c in value.columns]}
+            return {
+                TAG: "frame",
+                "index": _index(value.index),
+                "columns": [[_label(c), _npy(value[c].to_numpy())] for c in value.columns],
+            }
         if isinstance(value, pd.Index):
             return _index(value)
     if module == "xarray":
         import xarray as xr
 
         if isinstance(value, xr.DataTree):
-            groups = {node.path: _dataset(node.to_dataset(inherit=False))
-                      for node in value.subtree}
+            groups = {node.path: _dataset(node.to_dataset(inherit=False)) for node in value.subtree}
             return {TAG: "datatree", "groups": groups}
         if isinstance(value, xr.Dataset):
             return {TAG: "dataset", **_dataset(value)}
         if isinstance(value, xr.DataArray):
             coords = {str(n): _dataarray(c) for n, c in value.coords.items()}
-            return {TAG: "dataarray", **_dataarray(value), "coords": coords,
-                    "name": _label(value.name)}
+            return {
+                TAG: "dataarray",
+                **_dataarray(value),
+                "coords": coords,
+                "name": _label(value.name),
+            }
     if module == "sympy":
         import sympy
 
@@ -214,8 +226,12 @@ def encode(value: Any, *, depth: int = 0, on_callable: Callable[[Any], str] | No
             return {TAG: "sympy", "tree": _sympy(value)}
     if module == "arviz_stats" and type(value).__name__.startswith("ELPDData"):
         return _elpd(value)
-    if callable(value) and on_callable is not None and isinstance(
-        value, types.FunctionType | types.BuiltinFunctionType | types.MethodType | np.ufunc
+    if (
+        callable(value)
+        and on_callable is not None
+        and isinstance(
+            value, types.FunctionType | types.BuiltinFunctionType | types.MethodType | np.ufunc
+        )
     ):
         return {TAG: "callable", "name": on_callable(value)}
     raise AnswerError(f"a {type(value).__name__} cannot be exported for grading")
@@ -376,6 +392,9 @@ def export_question(
     for name in names:
         if name not in namespace:
             problems[name] = f"`{name}` is not defined"
+            continue
+        if namespace[name] is Ellipsis:
+            problems[name] = f"`{name}` is not answered (still `...`)"
             continue
 
         def register(function, name=name) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "Outcome",
     "TestCase",
     "load_tests",
+    "natural_key",
     "parse_tests",
     "question_names",
     "roundtrip",
@@ -109,6 +110,11 @@ def load_tests(autograder: Path) -> list[TestCase]:
     return tests
 
 
+def natural_key(text: str) -> list:
+    """Sort key putting ``q2`` before ``q10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def question_names(tests: Iterable[TestCase]) -> dict[str, list[str]]:
     """For each question, the names its hidden tests read (what the notebook must export)."""
     names: dict[str, list[str]] = {}
@@ -145,7 +151,7 @@ def run_tests(
     """Run each test with the answers of its question (``answers[question][name]``).
 
     ``problems[question][name]`` says why an answer is missing (not defined, could not
-    be exported); a test reading it fails with that reason.
+    be exported; key ``"*"``: the whole question); a test reading it fails with that reason.
     """
     problems = problems or {}
     outcomes = []
@@ -156,7 +162,9 @@ def run_tests(
         missing = [name for name in test.parameters if name not in given]
         if missing:
             why = problems.get(test.question, {})
-            message = "; ".join(why.get(name, f"`{name}` is not defined") for name in missing)
+            message = "; ".join(
+                why.get(name) or why.get("*") or f"`{name}` is not defined" for name in missing
+            )
             outcomes.append(Outcome(test.question, test.name, test.points, False, message))
             continue
         try:
@@ -183,12 +191,16 @@ def roundtrip(answers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
 
     def call(name: str) -> Callable:
         def through_data(*args, **kwargs):
-            request = {"function": name, "args": answer_codec.encode(list(args)),
-                       "kwargs": answer_codec.encode(kwargs)}
+            request = {
+                "function": name,
+                "args": answer_codec.encode(list(args)),
+                "kwargs": answer_codec.encode(kwargs),
+            }
             request = json.loads(json.dumps(request))
             result = answer_codec.encode(
-                functions[name](*answer_codec.decode(request["args"]),
-                                **answer_codec.decode(request["kwargs"]))
+                functions[name](
+                    *answer_codec.decode(request["args"]), **answer_codec.decode(request["kwargs"])
+                )
             )
             return answer_codec.decode(json.loads(json.dumps(result)))
 
@@ -196,9 +208,11 @@ def roundtrip(answers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
 
     travelled = {}
     for question, named in answers.items():
-        encoded = {name: answer_codec.encode(value, on_callable=register)
-                   for name, value in named.items()}
+        encoded = {
+            name: answer_codec.encode(value, on_callable=register) for name, value in named.items()
+        }
         encoded = json.loads(json.dumps(encoded))
-        travelled[question] = {name: answer_codec.decode(node, call=call)
-                               for name, node in encoded.items()}
+        travelled[question] = {
+            name: answer_codec.decode(node, call=call) for name, node in encoded.items()
+        }
     return travelled

@@ -110,18 +110,29 @@ def verdicts(assignment: str, tests: list[hidden_tests.TestCase], catalogue) -> 
         for seed in entry.seeds:
             reference = entry.reference(seed)
             runs = [("reference", "the reference answers", reference, frozenset())]
-            runs += [("mistake", m.description, m.change(dict(reference), seed), m.fails)
-                     for m in entry.mistakes]
-            runs += [("alternative", m.description, m.change(dict(reference), seed), frozenset())
-                     for m in entry.alternatives]
+            runs += [
+                ("mistake", m.description, m.change(dict(reference), seed), m.fails)
+                for m in entry.mistakes
+            ]
+            runs += [
+                ("alternative", m.description, m.change(dict(reference), seed), frozenset())
+                for m in entry.alternatives
+            ]
             for kind, description, answers, expected in runs:
                 outcomes = judge(tests, question, answers)
-                found.append(Verdict(
-                    assignment, question, kind, description, seed,
-                    score=sum(o.score for o in outcomes), possible=possible,
-                    failed=frozenset(o.test for o in outcomes if not o.passed),
-                    expected_failures=expected,
-                ))
+                found.append(
+                    Verdict(
+                        assignment,
+                        question,
+                        kind,
+                        description,
+                        seed,
+                        score=sum(o.score for o in outcomes),
+                        possible=possible,
+                        failed=frozenset(o.test for o in outcomes if not o.passed),
+                        expected_failures=expected,
+                    )
+                )
     return found
 
 
@@ -143,8 +154,10 @@ def fit_from_draws(
 
     first = next(iter(posterior.values()))
     chains, draws = np.shape(first)[:2]
-    groups = {"posterior": dict(posterior),
-              "sample_stats": {"diverging": np.zeros((chains, draws), dtype=bool)}}
+    groups = {
+        "posterior": dict(posterior),
+        "sample_stats": {"diverging": np.zeros((chains, draws), dtype=bool)},
+    }
     if log_likelihood is not None:
         groups["log_likelihood"] = dict(log_likelihood)
     if observed_data is not None:
