@@ -9,7 +9,7 @@ from pathlib import Path
 from coursetools.grading.assignments import Assignment
 from coursetools.grading.report import GradeRow
 from coursetools.grading.sandbox import Sandbox
-from coursetools.grading.settings import Limits
+from coursetools.grading.settings import DEFAULT_LIMITS, Limits
 from coursetools.grading.submission import grade_file
 
 __all__ = ["grade_directory"]
@@ -20,7 +20,7 @@ def grade_directory(
     assignments: dict[str, Assignment],
     *,
     sandbox: Sandbox,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     default_assignment: str | None = None,
     jobs: int = 1,
     progress: bool = True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Limits"]
+__all__ = ["DEFAULT_LIMITS", "Limits"]
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,7 @@ class Limits:
     def memory_bytes(self) -> int:
         """``memory_gb`` in bytes."""
         return int(self.memory_gb * 2**30)
+
+
+DEFAULT_LIMITS = Limits()
+"""The limits ``make grade`` uses unless told otherwise."""

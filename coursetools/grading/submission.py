@@ -31,7 +31,7 @@ import nbformat
 from coursetools.grading.assignments import Assignment
 from coursetools.grading.report import ALL_PASSED, GradeRow
 from coursetools.grading.sandbox import SANDBOX_DIR, Sandbox, kill, remove_tree
-from coursetools.grading.settings import Limits
+from coursetools.grading.settings import DEFAULT_LIMITS, Limits
 
 __all__ = ["NAMING_RULE", "grade_file"]
 
@@ -174,7 +174,7 @@ def _run_sandboxes(
     if run.outcomes is None and not run.problem:
         run.problem = "grading failed: no results"
     if run.problem.startswith("the process stopped"):
-        run.problem += f": {_last_error((workdir / 'student.log'))}"
+        run.problem += f": {_last_error(workdir / 'student.log')}"
     return run
 
 
@@ -240,7 +240,7 @@ def grade_file(
     assignments: dict[str, Assignment],
     *,
     sandbox: Sandbox,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     default_assignment: str | None = None,
     student: str | None = None,
     scratch: Path | None = None,
