@@ -30,7 +30,8 @@ Running the command twice gives byte-identical notebooks, so ``--check`` can tel
 whether the committed notebooks are in sync with their masters:
 
 - cell ids are derived from the cell contents (otter would otherwise draw random ones);
-- otter's init cell gets a blank line after ``import otter`` (so ruff passes);
+- otter's init cell finds the notebook's file by its assignment name (otter's own
+  names the file, so a renamed notebook lost its public checks);
 - notebook metadata is reduced to a fixed kernelspec and language name (no Python or
   kernel versions), cell metadata loses nbclient's execution timestamps;
 - outputs are dropped where they cannot be reproduced: cells tagged
@@ -209,6 +210,43 @@ def _keep_output(cell, output) -> bool:
     return True
 
 
+_OTTER_INIT = re.compile(r"""grader = otter\.Notebook\(["']([^"']+)\.ipynb["']\)""")
+_INIT_CELL = """\
+# Initialize Otter. The public checks are stored in this notebook's file, which is
+# found by its assignment name, so you may rename the notebook.
+import json
+import os
+from pathlib import Path
+
+import otter
+
+
+def find_this_notebook(assignment):
+    \"\"\"The newest .ipynb here (or the one Jupyter names) of this assignment.\"\"\"
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    paths = [Path(session)] if session.endswith(".ipynb") else []
+    paths += sorted(Path().glob("*.ipynb"), key=os.path.getmtime, reverse=True)
+    for path in paths:
+        try:
+            metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]
+            if metadata["otter"]["assignment_name"] == assignment:
+                return str(path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    raise FileNotFoundError(
+        f"no notebook of {assignment!r} in {Path.cwd()}: start Jupyter in the folder "
+        "that holds this notebook"
+    )
+
+
+grader = otter.Notebook(find_this_notebook(ASSIGNMENT))"""
+
+
+def _init_cell(assignment: str) -> str:
+    """otter's init cell, made to find the notebook's file whatever it is called."""
+    return _INIT_CELL.replace("ASSIGNMENT", repr(assignment))
+
+
 def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbformat.NotebookNode:
     """Make a generated notebook deterministic (see the module docstring).
 
@@ -239,10 +277,8 @@ def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbfo
         cell.metadata.pop("scrolled", None)
         source = _source(cell)
         if cell.cell_type == "code":
-            # otter's init cell, with the blank line after the import that ruff (isort) wants
-            source = cell.source = source.replace(
-                "import otter\ngrader =", "import otter\n\ngrader ="
-            )
+            if _OTTER_INIT.search(source):
+                source = cell.source = _init_cell(_OTTER_INIT.search(source).group(1))
             tags = cell.metadata.get("tags", [])
             volatile = VOLATILE_TAG in tags or _CHECK_CELL.match(source)
             if not keep_outputs or volatile:
