@@ -7,6 +7,7 @@ bulk and tail ESS of at least 100 per chain; and any divergent transition is a f
 the leave-one-group-out variants of the chapter "Comparing pooling strategies with LOO".
 """
 
+import textwrap
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -178,6 +179,30 @@ class ConvergenceReport:
 
     def __str__(self) -> str:
         return self.text
+
+    def wrapped(self, width: int = 76) -> str:
+        """:attr:`text` in lines of at most ``width`` characters (where possible), its
+        first line broken after semicolons: for printing in a narrow page (the book).
+
+        Examples
+        --------
+        >>> report = convergence_report(idata)  # doctest: +SKIP
+        >>> print(report.wrapped())  # doctest: +SKIP
+        converged: 4 chains x 1000 draws; 0 divergences;
+          max R-hat 1.002 (need < 1.01);
+          min bulk ESS 1876, min tail ESS 2012 (need >= 400)
+        """
+        summary, *reasons = self.text.splitlines()
+        lines = [""]
+        for part in summary.split("; "):
+            joined = f"{lines[-1]}; {part}" if lines[-1] else part
+            if len(joined) <= width or not lines[-1]:
+                lines[-1] = joined
+            else:
+                lines[-1] += ";"
+                lines.append(f"  {part}")
+        lines += [textwrap.fill(r, width=width, subsequent_indent="  ") for r in reasons]
+        return "\n".join(lines)
 
 
 def _quantities(labels: Sequence[str], mask: np.ndarray) -> str:
