@@ -1,4 +1,4 @@
-"""Tests of coursetools.grading: otter grades a folder of submissions inside bubblewrap.
+"""Tests of coursetools.grading: a folder of submissions graded inside bubblewrap.
 
 One folder of submissions is graded once per session through the command line
 (``python -m coursetools.grading``) and the tests read the CSV it wrote. Its files are
@@ -27,6 +27,7 @@ import pytest
 
 from coursetools import grading
 from coursetools.exercises import REPO_ROOT
+from coursetools.grading import hidden_tests, limits, submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")]
 
@@ -334,22 +335,25 @@ def test_endless_submission_is_stopped(tmp_path, sandbox, assignments, monkeypat
     import psutil
 
     killed = []
-    real_kill_tree = grading._kill_tree
+    real_kill = submission.kill
 
-    def recording_kill_tree(process):
+    def recording_kill(process):
         killed.extend(child.pid for child in psutil.Process(process.pid).children(recursive=True))
-        real_kill_tree(process)
+        real_kill(process)
 
-    monkeypatch.setattr(grading, "_kill_tree", recording_kill_tree)
+    monkeypatch.setattr(submission, "kill", recording_kill)
     _write(_minimal_notebook("while True:\n    pass"), tmp_path / "kate.ipynb")
     start = time.monotonic()
     rows = grading.grade_file(
-        tmp_path / "kate.ipynb", assignments, sandbox=sandbox, timeout=SHORT_TIMEOUT
+        tmp_path / "kate.ipynb",
+        assignments,
+        sandbox=sandbox,
+        limits=grading.Limits(timeout=SHORT_TIMEOUT),
     )
     assert time.monotonic() - start < SHORT_TIMEOUT + 30
     assert [row.question for row in rows] == list(assignments[ASSIGNMENT].questions)
     assert all(row.score == 0.0 and "time limit exceeded" in row.reason for row in rows)
-    assert len(killed) >= 3  # bwrap's init, otter and the kernel at least
+    assert len(killed) >= 3  # bwrap's init, the driver and the kernel at least
     time.sleep(0.5)
     alive = [pid for pid in killed if psutil.pid_exists(pid)]
     alive = [pid for pid in alive if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
@@ -374,23 +378,17 @@ def test_unsandboxed_grading_warns_and_is_recorded(tmp_path, capsys):
 # ---------------------------------------------------------------------------- pieces
 
 
-def test_summarise_failure_keeps_test_names_and_errors():
-    """otter's failure text becomes 'test: error' pairs, without source lines."""
-    output = (
-        "q1 results:\n    q1 - 1 result:\n        ❌ Test case failed\n"
-        "        Error at line 9 in test q1:\n                assert x\n"
-        "        AssertionError: pooled_estimate is wrong\n\n    q1 - 2 result:\n"
-        "        ✅ Test case passed"
-    )
-    assert grading._summarise_failure(output) == "q1 - 1: AssertionError: pooled_estimate is wrong"
-
-
-def test_results_are_clamped_to_the_question_maximum(tmp_path):
-    """Scores read from results.json are clamped to [0, max] and missing questions are 0."""
-    assignment = grading.Assignment("a", "a.ipynb", tmp_path / "a.zip", {"q1": 2.0, "q2": 1.0})
-    results = {"tests": [{"name": "q1", "score": 99, "max_score": 99, "output": ""}]}
+def test_scores_are_clamped_and_missing_questions_score_zero(tmp_path):
+    """A question's score is the points of its passed tests, at most its maximum; a question
+    without results scores 0 with a reason."""
+    tests = [
+        hidden_tests.TestCase("q1", "t1", 2.0, True, (), ""),
+        hidden_tests.TestCase("q2", "t2", 1.0, True, (), ""),
+    ]
+    assignment = grading.Assignment("a", "a.ipynb", tmp_path / "a.zip", tuple(tests))
+    outcomes = [{"question": "q1", "test": "t1", "points": 99, "passed": True}]
     base = {"student": "s", "file": "s.ipynb", "assignment": "a", "sandbox": "bwrap"}
-    rows = grading._rows_from_results(results, assignment, base)
+    rows = submission._rows(submission._Run(outcomes=outcomes), assignment, base)
     assert [(row.question, row.score) for row in rows] == [("q1", 2.0), ("q2", 0.0)]
     assert rows[1].reason == "no result for this question"
 
@@ -402,7 +400,7 @@ def test_results_are_clamped_to_the_question_maximum(tmp_path):
 )  # fmt: skip
 def test_naming_rule(name, ok):
     """Student names are letters, digits, '.', '_' and '-', starting with a letter or digit."""
-    assert bool(grading.STUDENT_NAME.match(Path(name).stem)) is ok
+    assert bool(submission.STUDENT_NAME.match(Path(name).stem)) is ok
 
 
 def test_student_notebook_embeds_public_tests_only():
@@ -499,17 +497,12 @@ def test_loo_mixed_solutions_full_marks_and_blanks_zero(loo_mixed_graded, name, 
     _assert_solution_full_marks_and_blank_zero(loo_mixed_graded, name, total)
 
 
-def test_limits_apply_without_prlimit():
-    """Without prlimit the same limits are set in the child before it starts."""
+def test_limits_program_sets_the_limits_in_the_child_only():
+    """The limits program sets the resource limits, then becomes the command."""
     import resource
 
     code = "import resource; print(resource.getrlimit(resource.RLIMIT_DATA)[0])"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        preexec_fn=grading._set_limits_in_child(3 * 2**30, as_nobody=False),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    command = limits.command({"data": 3 * 2**30, "core": 0}, [sys.executable, "-c", code])
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
     assert int(done.stdout) == 3 * 2**30
     assert resource.getrlimit(resource.RLIMIT_DATA)[0] != 3 * 2**30  # the parent is untouched

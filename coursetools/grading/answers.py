@@ -68,8 +68,8 @@ def _npy(array) -> dict:
 
     array = np.asarray(array)
     if array.dtype.kind == "O":
-        if all(isinstance(item, str) for item in array.flat):
-            array = array.astype(str)
+        if all(item is None or isinstance(item, str) for item in array.flat):
+            array = np.vectorize(lambda item: item or "", otypes=[str])(array)
         else:
             raise AnswerError("an array of Python objects cannot be exported: use numbers")
     if array.dtype.kind not in ARRAY_KINDS:
