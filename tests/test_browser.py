@@ -13,7 +13,11 @@ own browser downloads are never used. On every page:
 - every link into the site resolves: the file is served (no 404) and its ``#fragment``
   exists in the target page;
 - a chapter's launch buttons (Colab, Binder) open its generated notebook
-  ``book/<chapter>.ipynb``, which exists.
+  ``book/<chapter>.ipynb``, which exists;
+- no code block shown to the reader (cell inputs and outputs, included sources: every
+  ``div.cell_input pre`` and ``div.highlight pre``, measured with its dropdown opened)
+  scrolls sideways at the 1280-pixel viewport, and no code text contains ``glue(``:
+  publishing machinery lives in ``remove-cell`` cells.
 
 A full-page screenshot of each page is saved to ``_build/screenshots/`` for review, with
 ``pages.tsv`` listing each page's load time and what was checked (``make bench`` reads it).
@@ -124,7 +128,7 @@ def browser():
         )
         yield chromium
         chromium.close()
-    columns = ["load_seconds", "images", "formulas", "dropdowns", "links"]
+    columns = ["load_seconds", "images", "formulas", "dropdowns", "code_blocks", "links"]
     lines = ["\t".join(["page", *columns])]
     lines += ["\t".join([page, *(str(row[c]) for c in columns)]) for page, row in REPORT.items()]
     (SCREENSHOTS / "pages.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -284,6 +288,32 @@ def _check_links(page, site: str) -> tuple[int, list[str]]:
     return len(internal), problems
 
 
+def _check_code_blocks(page) -> tuple[int, list[str]]:
+    """Code the reader sees: no sideways scrolling, no ``glue(`` calls."""
+    blocks = page.evaluate(
+        """() => Array.from(
+            document.querySelectorAll("main div.cell_input pre, main div.highlight pre"),
+            (pre) => ({
+                shown: pre.getClientRects().length > 0,
+                scroll: pre.scrollWidth,
+                client: pre.clientWidth,
+                text: pre.textContent,
+            }))"""
+    )
+    problems = []
+    for block in blocks:
+        first = next((line for line in block["text"].splitlines() if line.strip()), "")
+        if block["shown"] and block["scroll"] > block["client"]:
+            longest = max(block["text"].splitlines() or [""], key=len)
+            problems.append(
+                f"code block scrolls sideways ({block['scroll']} > {block['client']} px; "
+                f"longest line {len(longest)} characters): {longest.strip()[:70]!r}"
+            )
+        if "glue(" in block["text"]:
+            problems.append(f"glue( in code shown to the reader: {first.strip()[:70]!r}")
+    return len(blocks), problems
+
+
 def _check_launch_buttons(page) -> list[str]:
     links = page.evaluate(
         """() => Array.from(document.querySelectorAll(".dropdown-launch-buttons a"),
@@ -302,7 +332,7 @@ def _check_launch_buttons(page) -> list[str]:
 
 @pytest.mark.parametrize("page_path", PAGES)
 def test_page_in_browser(page_path, site, browser):
-    """Page loads cleanly offline; images, math, dropdowns, links and launch buttons work."""
+    """Page loads cleanly offline; images, math, dropdowns, code, links and launch work."""
     url = site + page_path
     context, page, problems = _open(browser, url)
     try:
@@ -320,8 +350,10 @@ def test_page_in_browser(page_path, site, browser):
             full_page=True,
         )
         n_dropdowns, dropdown_problems = _check_dropdowns(page)
+        n_code, code_problems = _check_code_blocks(page)  # dropdowns now open
         n_links, link_problems = _check_links(page, site)
         problems += math_problems + image_problems + dropdown_problems + link_problems
+        problems += code_problems
         problems += _check_launch_buttons(page)
     finally:
         context.close()
@@ -330,6 +362,7 @@ def test_page_in_browser(page_path, site, browser):
         "images": n_images,
         "formulas": n_formulas,
         "dropdowns": n_dropdowns,
+        "code_blocks": n_code,
         "links": n_links,
     }
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
