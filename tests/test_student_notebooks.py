@@ -1,0 +1,97 @@
+"""Student notebooks survive ordinary use: renamed, opened from another folder, rerun.
+
+For every exercise notebook, the first cells (otter's init cell, the setup cell and the
+first question's cells up to its check) are executed in a fresh kernel with the file
+renamed to a student id, in a folder that holds other notebooks too, and -- as JupyterLab
+does -- with the kernel started elsewhere and ``JPY_SESSION_NAME`` naming the file. The
+public check must run (its ``...`` answers fail it) without any Python error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from coursetools.exercises import REPO_ROOT
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets")
+
+EXERCISES = sorted((REPO_ROOT / "exercises").glob("*.ipynb"))
+
+
+def _first_question(path: Path) -> nbformat.NotebookNode:
+    """The notebook cut after its first check cell, with that cell's output shown."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.source.startswith("grader.check("):
+            nb.cells = nb.cells[: index + 1]
+            return nb
+    raise AssertionError(f"{path.name} has no check cell")
+
+
+def _run(nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str]) -> list[str]:
+    """Execute with a kernel started in ``cwd``; the errors and the check cell's output."""
+    old = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        client = NotebookClient(
+            nb,
+            kernel_name="python3",
+            allow_errors=True,
+            timeout=300,
+            resources={"metadata": {"path": str(cwd)}},
+        )
+        client.execute()
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    errors = [
+        f"{o.ename}: {o.evalue}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
+    check = nb.cells[-1].outputs
+    shown = " ".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in check)
+    return errors, shown
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda p: p.stem)
+def test_renamed_notebook_runs_its_public_check(exercise, tmp_path):
+    """Renamed to <student-id>.ipynb next to other notebooks: the check runs, no error."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    for other in EXERCISES[:2]:
+        if other != exercise:
+            shutil.copyfile(other, folder / f"other-{other.name}")
+    renamed = folder / "s1234567.ipynb"
+    shutil.copyfile(exercise, renamed)
+    os.utime(renamed)  # the newest notebook of its assignment in the folder
+    errors, shown = _run(_first_question(renamed), folder, {"COMPANION_FAST": "1"})
+    assert not errors, errors
+    assert "results" in shown, shown
+
+
+@pytest.mark.parametrize("exercise", EXERCISES[:1], ids=lambda p: p.stem)
+def test_notebook_found_from_another_folder_through_jupyter(exercise, tmp_path):
+    """A kernel started in another folder finds the file JupyterLab names."""
+    (tmp_path / "course").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    renamed = tmp_path / "course" / "my answers.ipynb"
+    shutil.copyfile(exercise, renamed)
+    errors, shown = _run(
+        _first_question(renamed),
+        tmp_path / "elsewhere",
+        {"COMPANION_FAST": "1", "JPY_SESSION_NAME": str(renamed)},
+    )
+    assert not errors, errors
+    assert "results" in shown, shown
