@@ -79,7 +79,7 @@ test: system-test lint unit doctest notebooks book browser-test  ## Everything: 
 exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in assignments/
 	$(BIN)/python -m coursetools.exercises
 
-grade: $(STAMP)  ## Grade every notebook in SUBMISSIONS=<dir> into GRADES (default _build/grades.csv)
+grade: $(STAMP)  ## Grade SUBMISSIONS=<folder or .zip export> into GRADES (default _build/grades.csv) and its gradebook, feedback, summary
 	$(BIN)/python -m coursetools.grading $(SUBMISSIONS) --output $(GRADES)
 
 seed-sweep: $(STAMP)  ## Rerun every MCMC test and graded MCMC answer over SEEDS=20 fresh seeds
