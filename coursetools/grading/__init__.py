@@ -15,9 +15,14 @@ How a notebook is graded (one module per step):
 - :mod:`~coursetools.grading.test_runner` runs the hidden tests in a second box that
   never runs student code, calling function answers over
   :mod:`~coursetools.grading.protocol`;
-- :mod:`~coursetools.grading.submission` drives both for one file,
-  :mod:`~coursetools.grading.batch` for a folder, :mod:`~coursetools.grading.report`
-  writes the table, :mod:`~coursetools.grading.cli` is the command line;
+- :mod:`~coursetools.grading.submission` drives both for one file;
+  :mod:`~coursetools.grading.intake` reads a class's export (flat folder, nbgrader,
+  Canvas, Gradescope, or a zip of one) and :mod:`~coursetools.grading.batch` grades it
+  in parallel, resumably;
+- :mod:`~coursetools.grading.report` writes the per-question table,
+  :mod:`~coursetools.grading.gradebook` one row per student and
+  :mod:`~coursetools.grading.feedback` a page per student and a class summary;
+  :mod:`~coursetools.grading.cli` is the command line;
 - :mod:`~coursetools.grading.mutations`: the catalogues of typical mistakes and
   legitimate alternatives that every graded question is checked against.
 
