@@ -75,7 +75,7 @@ def _npy(array) -> dict:
     if array.dtype.kind not in ARRAY_KINDS:
         raise AnswerError(f"arrays of dtype {array.dtype} cannot be exported")
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.require(array, requirements="C"), allow_pickle=False)
     return {TAG: "ndarray", "npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
