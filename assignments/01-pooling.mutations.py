@@ -12,7 +12,14 @@ import pandas as pd
 from scipy import stats
 
 from companion import data, exact
-from coursetools.grading.mutations import Catalogue, Mutant, fit_from_draws
+from coursetools.grading.mutations import (
+    Catalogue,
+    From,
+    Mutant,
+    alternative,
+    fit_from_draws,
+    mistake,
+)
 
 RANDOM_SEED = 1981
 SCHOOLS = data.load_eight_schools()
@@ -20,33 +27,6 @@ Y = SCHOOLS["y"].to_numpy()
 SIGMA = SCHOOLS["sigma"].to_numpy()
 LABELS = SCHOOLS["school"].tolist()
 CHAINS, DRAWS = 4, 1000
-
-
-def _replace(**values):
-    """A mutant's change: the reference with some answers replaced (callables get the answers)."""
-
-    def change(answers, seed):
-        changed = dict(answers)
-        for name, value in values.items():
-            changed[name] = value.compute(answers) if isinstance(value, From) else value
-        return changed
-
-    return change
-
-
-class From:
-    """An answer computed from the reference answers."""
-
-    def __init__(self, compute):
-        self.compute = compute
-
-
-def mistake(description, fails, **values):
-    return Mutant(description, _replace(**values), frozenset(fails))
-
-
-def alternative(description, **values):
-    return Mutant(description, _replace(**values))
 
 
 # ---------------------------------------------------------------------------- q1

@@ -13,33 +13,7 @@ import pandas as pd
 import sympy as sp
 
 from companion import data
-from coursetools.grading.mutations import Catalogue, Mutant
-
-
-class From:
-    """An answer computed from the reference answers (and the seed)."""
-
-    def __init__(self, compute):
-        self.compute = compute
-
-
-def _replace(**values):
-    def change(answers, seed):
-        changed = dict(answers)
-        for name, value in values.items():
-            changed[name] = value.compute(answers) if isinstance(value, From) else value
-        return changed
-
-    return change
-
-
-def mistake(description, fails, **values):
-    return Mutant(description, _replace(**values), frozenset(fails))
-
-
-def alternative(description, **values):
-    return Mutant(description, _replace(**values))
-
+from coursetools.grading.mutations import Catalogue, From, Mutant, alternative, mistake
 
 SCHOOLS = data.load_eight_schools()
 Y = SCHOOLS["y"].to_numpy()

@@ -13,7 +13,14 @@ import numpy as np
 from scipy import stats
 
 from companion import data, exact
-from coursetools.grading.mutations import Catalogue, Mutant, fit_from_draws
+from coursetools.grading.mutations import (
+    Catalogue,
+    From,
+    Mutant,
+    alternative,
+    fit_from_draws,
+    mistake,
+)
 
 RANDOM_SEED = 2303
 CHAINS = 4
@@ -24,31 +31,6 @@ LABELS = SCHOOLS["school"].tolist()
 POSTERIOR = exact.normal_hierarchy(
     Y, SIGMA, mu_prior_mean=0.0, mu_prior_sd=20.0, tau_prior=stats.halfnorm(scale=10.0)
 )
-
-
-class From:
-    """An answer computed from the reference answers."""
-
-    def __init__(self, compute):
-        self.compute = compute
-
-
-def _replace(**values):
-    def change(answers, seed):
-        changed = dict(answers)
-        for name, value in values.items():
-            changed[name] = value.compute(answers) if isinstance(value, From) else value
-        return changed
-
-    return change
-
-
-def mistake(description, fails, **values):
-    return Mutant(description, _replace(**values), frozenset(fails))
-
-
-def alternative(description, **values):
-    return Mutant(description, _replace(**values))
 
 
 def _repeated(draws, repeat, per_chain):

@@ -40,24 +40,29 @@ def _log_density(u, y):
     alpha, pi0 = _unpack(np.atleast_2d(u))
     a = alpha[:, None, None] * pi0[:, None, :]
     n = y.sum(axis=1)
-    log_lik = (special.gammaln(alpha)[:, None] - special.gammaln(n[None] + alpha[:, None])
-               + (special.gammaln(y[None] + a) - special.gammaln(a)).sum(-1)).sum(1)
+    log_lik = (
+        special.gammaln(alpha)[:, None]
+        - special.gammaln(n[None] + alpha[:, None])
+        + (special.gammaln(y[None] + a) - special.gammaln(a)).sum(-1)
+    ).sum(1)
     return -alpha + np.log(alpha) + np.log(pi0).sum(1) + log_lik
 
 
 @functools.cache
 def _proposal():
     y = _counts().to_numpy().astype(float)
-    found = optimize.minimize(lambda u: -_log_density(u, y)[0], np.zeros(y.shape[1]),
-                              method="BFGS")
+    found = optimize.minimize(lambda u: -_log_density(u, y)[0], np.zeros(y.shape[1]), method="BFGS")
     mode, size, step = found.x, found.x.size, 1e-4
     hessian = np.empty((size, size))
     for i in range(size):  # central differences
         for j in range(size):
             e_i, e_j = np.eye(size)[i] * step, np.eye(size)[j] * step
-            hessian[i, j] = (_log_density(mode + e_i + e_j, y) - _log_density(mode + e_i - e_j, y)
-                             - _log_density(mode - e_i + e_j, y)
-                             + _log_density(mode - e_i - e_j, y))[0] / (4 * step**2)
+            hessian[i, j] = (
+                _log_density(mode + e_i + e_j, y)
+                - _log_density(mode + e_i - e_j, y)
+                - _log_density(mode - e_i + e_j, y)
+                + _log_density(mode - e_i - e_j, y)
+            )[0] / (4 * step**2)
     return mode, np.linalg.inv(-hessian) * 1.5**2
 
 
@@ -140,8 +145,10 @@ def q1_reference(seed):
     y = counts.to_numpy()
     n = y.sum(axis=1, keepdims=True)
     widths = _beta_widths(1 + y, 3 + n - y)
-    return {**_common(),
-            "no_pooling_width": pd.DataFrame(widths, index=counts.index, columns=counts.columns)}
+    return {
+        **_common(),
+        "no_pooling_width": pd.DataFrame(widths, index=counts.index, columns=counts.columns),
+    }
 
 
 def _q1_with(values):
@@ -151,6 +158,7 @@ def _q1_with(values):
         n = y.sum(axis=1, keepdims=True)
         frame = pd.DataFrame(values(y, n), index=counts.index, columns=counts.columns)
         return {**answers, "no_pooling_width": frame}
+
     return change
 
 
@@ -168,24 +176,36 @@ def _q1_from_dict(answers, seed):
 Q1 = Catalogue(
     reference=q1_reference,
     mistakes=(
-        Mutant("95% intervals (2.5% to 97.5%) instead of 90%",
-               _q1_with(lambda y, n: _beta_widths(1 + y, 3 + n - y, 0.025, 0.975)),
-               frozenset({"test_q1_widths"})),
-        Mutant("Beta(1 + y, 1 + n - y): the other categories' prior counts forgotten",
-               _q1_with(lambda y, n: _beta_widths(1 + y, 1 + n - y)),
-               frozenset({"test_q1_widths"})),
-        Mutant("posterior sd reported instead of the interval width",
-               _q1_with(lambda y, n: stats.beta(1 + y, 3 + n - y).std()),
-               frozenset({"test_q1_widths"})),
-        Mutant("the 95% quantile alone (upper end, not the width)",
-               _q1_with(lambda y, n: stats.beta(1 + y, 3 + n - y).ppf(0.95)),
-               frozenset({"test_q1_widths"})),
-        Mutant("Normal approximation around the raw proportions (Wald), no prior",
-               _q1_with(lambda y, n: 2 * 1.645 * np.sqrt((y / n) * (1 - y / n) / n)),
-               frozenset({"test_q1_widths"})),
-        Mutant("the prior's Dirichlet(1, 1, 1, 1) widths (data forgotten)",
-               _q1_with(lambda y, n: _beta_widths(1 + 0 * y, 3 + 0 * y)),
-               frozenset({"test_q1_widths", "test_q1_small_region_is_uncertain"})),
+        Mutant(
+            "95% intervals (2.5% to 97.5%) instead of 90%",
+            _q1_with(lambda y, n: _beta_widths(1 + y, 3 + n - y, 0.025, 0.975)),
+            frozenset({"test_q1_widths"}),
+        ),
+        Mutant(
+            "Beta(1 + y, 1 + n - y): the other categories' prior counts forgotten",
+            _q1_with(lambda y, n: _beta_widths(1 + y, 1 + n - y)),
+            frozenset({"test_q1_widths"}),
+        ),
+        Mutant(
+            "posterior sd reported instead of the interval width",
+            _q1_with(lambda y, n: stats.beta(1 + y, 3 + n - y).std()),
+            frozenset({"test_q1_widths"}),
+        ),
+        Mutant(
+            "the 95% quantile alone (upper end, not the width)",
+            _q1_with(lambda y, n: stats.beta(1 + y, 3 + n - y).ppf(0.95)),
+            frozenset({"test_q1_widths"}),
+        ),
+        Mutant(
+            "Normal approximation around the raw proportions (Wald), no prior",
+            _q1_with(lambda y, n: 2 * 1.645 * np.sqrt((y / n) * (1 - y / n) / n)),
+            frozenset({"test_q1_widths"}),
+        ),
+        Mutant(
+            "the prior's Dirichlet(1, 1, 1, 1) widths (data forgotten)",
+            _q1_with(lambda y, n: _beta_widths(1 + 0 * y, 3 + 0 * y)),
+            frozenset({"test_q1_widths", "test_q1_small_region_is_uncertain"}),
+        ),
     ),
     alternatives=(
         Mutant("rows and columns in another order (labels kept)", _q1_reordered),
@@ -199,14 +219,18 @@ Q1 = Catalogue(
 
 def q2_reference(seed):
     alpha, pi0 = _exact_draws(seed)
-    return {"counts": _counts(), "marginal_idata": _fit(alpha, pi0),
-            "alpha_mean": float(alpha.mean())}
+    return {
+        "counts": _counts(),
+        "marginal_idata": _fit(alpha, pi0),
+        "alpha_mean": float(alpha.mean()),
+    }
 
 
 def _q2_alpha(function):
     def change(answers, seed):
         alpha, pi0 = _exact_draws(seed)
         return {**answers, "alpha_mean": function(alpha, pi0)}
+
     return change
 
 
@@ -270,32 +294,52 @@ def _q2_prior_fit(answers, seed):
 Q2 = Catalogue(
     reference=q2_reference,
     mistakes=(
-        Mutant("posterior median of alpha instead of its mean",
-               _q2_alpha(lambda a, p: float(np.median(a))),
-               frozenset({"test_q2_alpha_mean_from_draws"})),
-        Mutant("the prior mean of alpha (Exponential(1): 1)", _q2_alpha(lambda a, p: 1.0),
-               frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"})),
-        Mutant("mean of log alpha", _q2_alpha(lambda a, p: float(np.log(a).mean())),
-               frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"})),
-        Mutant("exp of the mean of log alpha (geometric mean)",
-               _q2_alpha(lambda a, p: float(np.exp(np.log(a).mean()))),
-               frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"})),
-        Mutant("mean of the first chain only", _q2_alpha(lambda a, p: float(a[0].mean())),
-               frozenset({"test_q2_alpha_mean_from_draws"})),
-        Mutant("alpha_mean from another run than the fit submitted", _q2_other_fit,
-               frozenset({"test_q2_alpha_mean_from_draws"})),
-        Mutant("prior draws for posterior draws (data left out of the fit)", _q2_prior_fit,
-               frozenset({"test_q2_alpha_mean_matches_exact"})),
-        Mutant("a chain that has not mixed (R-hat above 1.01)", _q2_stuck_chain,
-               frozenset({"test_q2_converged"})),
-        Mutant("a fit with divergent transitions", _q2_divergent,
-               frozenset({"test_q2_converged"})),
+        Mutant(
+            "posterior median of alpha instead of its mean",
+            _q2_alpha(lambda a, p: float(np.median(a))),
+            frozenset({"test_q2_alpha_mean_from_draws"}),
+        ),
+        Mutant(
+            "the prior mean of alpha (Exponential(1): 1)",
+            _q2_alpha(lambda a, p: 1.0),
+            frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"}),
+        ),
+        Mutant(
+            "mean of log alpha",
+            _q2_alpha(lambda a, p: float(np.log(a).mean())),
+            frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"}),
+        ),
+        Mutant(
+            "exp of the mean of log alpha (geometric mean)",
+            _q2_alpha(lambda a, p: float(np.exp(np.log(a).mean()))),
+            frozenset({"test_q2_alpha_mean_from_draws", "test_q2_alpha_mean_matches_exact"}),
+        ),
+        Mutant(
+            "mean of the first chain only",
+            _q2_alpha(lambda a, p: float(a[0].mean())),
+            frozenset({"test_q2_alpha_mean_from_draws"}),
+        ),
+        Mutant(
+            "alpha_mean from another run than the fit submitted",
+            _q2_other_fit,
+            frozenset({"test_q2_alpha_mean_from_draws"}),
+        ),
+        Mutant(
+            "prior draws for posterior draws (data left out of the fit)",
+            _q2_prior_fit,
+            frozenset({"test_q2_alpha_mean_matches_exact"}),
+        ),
+        Mutant(
+            "a chain that has not mixed (R-hat above 1.01)",
+            _q2_stuck_chain,
+            frozenset({"test_q2_converged"}),
+        ),
+        Mutant("a fit with divergent transitions", _q2_divergent, frozenset({"test_q2_converged"})),
     ),
     alternatives=(
         Mutant("alpha_mean as a NumPy scalar", _q2_numpy_scalar),
         Mutant("a fit with pm.sample's extra sample_stats", _q2_extra_stats),
-        Mutant(f"a healthy low-ESS fit (each draw repeated {LOW_ESS_REPEAT} times)",
-               _q2_low_ess),
+        Mutant(f"a healthy low-ESS fit (each draw repeated {LOW_ESS_REPEAT} times)", _q2_low_ess),
     ),
     seeds=SEEDS,
 )
@@ -315,6 +359,7 @@ def _q3_weight(function):
         sizes = _counts().sum(axis=1)
         weight = pd.Series({r: function(alpha.ravel(), sizes[r]) for r in (SMALL, LARGE)})
         return {**answers, "shrinkage_weight": weight}
+
     return change
 
 
@@ -324,6 +369,7 @@ def _q3_small(function):
         counts = _counts()
         values = function(alpha, pi0, counts, seed)
         return {**answers, "small_mean": pd.Series(values, index=counts.columns)}
+
     return change
 
 
@@ -340,8 +386,10 @@ def _q3_low_ess(answers, seed):
 
 def _q3_numpy_weights(answers, seed):
     weight = answers["shrinkage_weight"]
-    return {**answers, "shrinkage_weight": pd.Series(weight.to_numpy(dtype=np.float64),
-                                                     index=[SMALL, LARGE])}
+    return {
+        **answers,
+        "shrinkage_weight": pd.Series(weight.to_numpy(dtype=np.float64), index=[SMALL, LARGE]),
+    }
 
 
 def _q3_prior_fit(answers, seed):
@@ -352,46 +400,74 @@ def _q3_prior_fit(answers, seed):
 Q3 = Catalogue(
     reference=q3_reference,
     mistakes=(
-        Mutant("weight on the region's own data, n / (alpha + n), for alpha / (alpha + n)",
-               _q3_weight(lambda a, n: float(np.mean(n / (a + n)))),
-               frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"})),
-        Mutant("plug-in weight at the posterior mean of alpha",
-               _q3_weight(lambda a, n: float(a.mean() / (a.mean() + n))),
-               frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"})),
-        Mutant("weight 1 / (alpha + n) (missing alpha in the numerator)",
-               _q3_weight(lambda a, n: float(np.mean(1 / (a + n)))),
-               frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"})),
-        Mutant("weight alpha / n (n_r without alpha in the denominator)",
-               _q3_weight(lambda a, n: float(np.mean(a / n))),
-               frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"})),
-        Mutant("prior draws for posterior draws (data left out of the fit)", _q3_prior_fit,
-               frozenset({"test_q3_weight_matches_exact", "test_q3_small_mean_matches_exact"})),
-        Mutant("small_mean: posterior medians instead of means",
-               _q3_small(lambda a, p, c, s: np.median(_recover(a, p, SMALL, s), axis=0)),
-               frozenset({"test_q3_small_mean_matches_exact"})),
-        Mutant("small_mean = the raw proportions y_r / n_r (no pooling)",
-               _q3_small(lambda a, p, c, s: (c.loc[SMALL] / c.loc[SMALL].sum()).to_numpy()),
-               frozenset({"test_q3_small_mean_matches_exact"})),
-        Mutant("small_mean = the national pattern pi0 (pooled all the way)",
-               _q3_small(lambda a, p, c, s: p.reshape(-1, p.shape[-1]).mean(0)),
-               frozenset({"test_q3_small_mean_matches_exact"})),
-        Mutant("small_mean from the large region's draws",
-               _q3_small(lambda a, p, c, s: _recover(a, p, LARGE, s).mean(0)),
-               frozenset({"test_q3_small_mean_matches_exact"})),
-        Mutant("Dirichlet(alpha pi0) draws: the region's counts forgotten",
-               _q3_small(lambda a, p, c, s: (lambda g: (g / g.sum(1, keepdims=True)).mean(0))(
-                   np.random.default_rng(s).standard_gamma(
-                       a.reshape(-1, 1) * p.reshape(-1, p.shape[-1])))),
-               frozenset({"test_q3_small_mean_matches_exact"})),
+        Mutant(
+            "weight on the region's own data, n / (alpha + n), for alpha / (alpha + n)",
+            _q3_weight(lambda a, n: float(np.mean(n / (a + n)))),
+            frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"}),
+        ),
+        Mutant(
+            "plug-in weight at the posterior mean of alpha",
+            _q3_weight(lambda a, n: float(a.mean() / (a.mean() + n))),
+            frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"}),
+        ),
+        Mutant(
+            "weight 1 / (alpha + n) (missing alpha in the numerator)",
+            _q3_weight(lambda a, n: float(np.mean(1 / (a + n)))),
+            frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"}),
+        ),
+        Mutant(
+            "weight alpha / n (n_r without alpha in the denominator)",
+            _q3_weight(lambda a, n: float(np.mean(a / n))),
+            frozenset({"test_q3_weights_from_draws", "test_q3_weight_matches_exact"}),
+        ),
+        Mutant(
+            "prior draws for posterior draws (data left out of the fit)",
+            _q3_prior_fit,
+            frozenset({"test_q3_weight_matches_exact", "test_q3_small_mean_matches_exact"}),
+        ),
+        Mutant(
+            "small_mean: posterior medians instead of means",
+            _q3_small(lambda a, p, c, s: np.median(_recover(a, p, SMALL, s), axis=0)),
+            frozenset({"test_q3_small_mean_matches_exact"}),
+        ),
+        Mutant(
+            "small_mean = the raw proportions y_r / n_r (no pooling)",
+            _q3_small(lambda a, p, c, s: (c.loc[SMALL] / c.loc[SMALL].sum()).to_numpy()),
+            frozenset({"test_q3_small_mean_matches_exact"}),
+        ),
+        Mutant(
+            "small_mean = the national pattern pi0 (pooled all the way)",
+            _q3_small(lambda a, p, c, s: p.reshape(-1, p.shape[-1]).mean(0)),
+            frozenset({"test_q3_small_mean_matches_exact"}),
+        ),
+        Mutant(
+            "small_mean from the large region's draws",
+            _q3_small(lambda a, p, c, s: _recover(a, p, LARGE, s).mean(0)),
+            frozenset({"test_q3_small_mean_matches_exact"}),
+        ),
+        Mutant(
+            "Dirichlet(alpha pi0) draws: the region's counts forgotten",
+            _q3_small(
+                lambda a, p, c, s: (lambda g: (g / g.sum(1, keepdims=True)).mean(0))(
+                    np.random.default_rng(s).standard_gamma(
+                        a.reshape(-1, 1) * p.reshape(-1, p.shape[-1])
+                    )
+                )
+            ),
+            frozenset({"test_q3_small_mean_matches_exact"}),
+        ),
     ),
     alternatives=(
-        Mutant("small_mean by the conditional means (alpha pi0 + y) / (alpha + n)",
-               _q3_small(_q3_rao_blackwell)),
-        Mutant("recovered draws with another generator seed",
-               _q3_small(lambda a, p, c, s: _recover(a, p, SMALL, s + 1000).mean(0))),
+        Mutant(
+            "small_mean by the conditional means (alpha pi0 + y) / (alpha + n)",
+            _q3_small(_q3_rao_blackwell),
+        ),
+        Mutant(
+            "recovered draws with another generator seed",
+            _q3_small(lambda a, p, c, s: _recover(a, p, SMALL, s + 1000).mean(0)),
+        ),
         Mutant("weights as NumPy float64 in a new Series", _q3_numpy_weights),
-        Mutant(f"a healthy low-ESS fit (each draw repeated {LOW_ESS_REPEAT} times)",
-               _q3_low_ess),
+        Mutant(f"a healthy low-ESS fit (each draw repeated {LOW_ESS_REPEAT} times)", _q3_low_ess),
     ),
     seeds=SEEDS,
 )
@@ -407,8 +483,11 @@ def q4_reference(seed):
 Q4 = Catalogue(
     reference=q4_reference,
     mistakes=tuple(
-        Mutant(f"option {letter}", lambda answers, seed, letter=letter:
-               {**answers, "q4_answer": letter}, frozenset({"test_q4_answer"}))
+        Mutant(
+            f"option {letter}",
+            lambda answers, seed, letter=letter: {**answers, "q4_answer": letter},
+            frozenset({"test_q4_answer"}),
+        )
         for letter in "bcd"
     ),
 )

@@ -25,6 +25,7 @@ integrated out, and they are integrated by a Gauss-Hermite rule around the poste
 (:func:`dirichlet_multinomial_hierarchy`).
 """
 
+import functools
 import warnings
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -570,6 +571,52 @@ class NormalHierarchyPosterior:
         )
 
 
+_MEMO_SIZE = 32
+
+
+def _fingerprint(value: Any) -> Any:
+    """A hashable stand-in for an argument, or ``TypeError`` when there is none."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, tuple(_fingerprint(item) for item in value))
+    if hasattr(value, "dist") and hasattr(value, "args") and hasattr(value, "kwds"):
+        kwds = tuple(sorted((k, _fingerprint(v)) for k, v in value.kwds.items()))
+        return ("frozen", value.dist.name, _fingerprint(tuple(value.args)), kwds)
+    if type(value).__module__.startswith("pandas"):
+        labels = [getattr(value, name, None) for name in ("index", "columns", "name")]
+        return ("pandas", _fingerprint(value.to_numpy()), repr(labels))
+    if isinstance(value, np.ndarray | np.generic):
+        array = np.asarray(value)
+        if array.dtype.kind == "O":
+            raise TypeError("object arrays have no fingerprint")
+        return ("array", array.dtype.str, array.shape, array.tobytes())
+    raise TypeError(f"no fingerprint for {type(value).__name__}")
+
+
+def _memoized(function: Callable) -> Callable:
+    """Remember the last results of an exact computation for the same arguments.
+
+    The result objects are shared between callers: treat them as read-only.
+    """
+    results: dict[Any, Any] = {}
+
+    @functools.wraps(function)
+    def remembering(*args, **kwargs):
+        try:
+            key = _fingerprint((args, tuple(sorted(kwargs.items()))))
+        except TypeError:
+            return function(*args, **kwargs)
+        if key not in results:
+            if len(results) >= _MEMO_SIZE:
+                results.pop(next(iter(results)))
+            results[key] = function(*args, **kwargs)
+        return results[key]
+
+    return remembering
+
+
+@_memoized
 def normal_hierarchy(
     y: ArrayLike,
     sigma: ArrayLike,
@@ -1469,6 +1516,7 @@ class LinkNormalHierarchyPosterior:
         )
 
 
+@_memoized
 def hierarchical_poisson(
     counts: ArrayLike,
     exposure: ArrayLike,
@@ -1546,6 +1594,7 @@ def hierarchical_poisson(
     )
 
 
+@_memoized
 def hierarchical_binomial(
     successes: ArrayLike,
     trials: ArrayLike,
@@ -1740,6 +1789,7 @@ class DirichletHierarchyPosterior:
         )
 
 
+@_memoized
 def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPosterior:
     """Exact posterior moments of the hierarchical Dirichlet-Multinomial model.
 

@@ -30,12 +30,17 @@ from coursetools.grading import hidden_tests
 
 __all__ = [
     "Catalogue",
+    "From",
     "Mutant",
     "Verdict",
+    "alternative",
     "fit_from_draws",
     "judge",
     "load_catalogue",
     "main",
+    "mistake",
+    "replaced",
+    "set_answers",
     "verdicts",
 ]
 
@@ -50,6 +55,46 @@ class Mutant:
     change: Callable[[Answers, int], Answers]
     fails: frozenset[str] = frozenset()
     """Hidden tests a mistake must fail (empty for an alternative)."""
+
+
+class From:
+    """An answer a mutant computes from the reference answers: ``From(lambda answers: ...)``."""
+
+    def __init__(self, compute: Callable[[Answers], Any]):
+        self.compute = compute
+
+
+def replaced(**values) -> Callable[[Answers, int], Answers]:
+    """A change that replaces the named answers (by values, or :class:`From` computations)."""
+
+    def change(answers: Answers, seed: int) -> Answers:
+        changed = dict(answers)
+        for name, value in values.items():
+            changed[name] = value.compute(answers) if isinstance(value, From) else value
+        return changed
+
+    return change
+
+
+def set_answers(**values) -> Callable[[Answers, int], Answers]:
+    """A change that sets the named answers; a callable value is computed from
+    ``(answers, seed)`` (use :func:`replaced` to set a function answer itself)."""
+
+    def change(answers: Answers, seed: int) -> Answers:
+        computed = {k: v(answers, seed) if callable(v) else v for k, v in values.items()}
+        return {**answers, **computed}
+
+    return change
+
+
+def mistake(description: str, fails, **values) -> Mutant:
+    """A typical mistake replacing answers (see :func:`replaced`), failing ``fails``."""
+    return Mutant(description, replaced(**values), frozenset(fails))
+
+
+def alternative(description: str, **values) -> Mutant:
+    """A legitimate alternative replacing answers (see :func:`replaced`)."""
+    return Mutant(description, replaced(**values))
 
 
 @dataclass(frozen=True)

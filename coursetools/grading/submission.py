@@ -92,7 +92,6 @@ def _python(module: str, *args: str) -> list[str]:
 
 
 def _copy_answers(source: Path, target: Path, limits: Limits) -> None:
-    target.mkdir()
     total = 0
     for path in sorted(source.glob("*.json")):
         if path.is_symlink() or not path.is_file():
@@ -129,16 +128,13 @@ def _run_sandboxes(
     processes = []
     try:
         sandbox.prepare(student)
+        (tests / "answers").mkdir()
+        sandbox.prepare(tests)
         with open(workdir / "student.log", "wb") as log:
             kernel = sandbox.start(
                 student, _python("coursetools.grading.kernel_driver", "plan.json"), limits, log
             )
             processes.append(kernel)
-            kernel_pipe = _Pipe(kernel)
-            ready = kernel_pipe.receive(start + limits.timeout, "running the notebook")
-            run.cell_errors = [str(error)[:300] for error in ready.get("errors", [])][:20]
-            _copy_answers(student / "answers", tests / "answers", limits)
-            sandbox.prepare(tests)
             checker = sandbox.start(
                 tests,
                 _python(
@@ -151,7 +147,12 @@ def _run_sandboxes(
                 log,
             )
             processes.append(checker)
-            checker_pipe = _Pipe(checker)
+            kernel_pipe, checker_pipe = _Pipe(kernel), _Pipe(checker)
+            ready = kernel_pipe.receive(start + limits.timeout, "running the notebook")
+            run.cell_errors = [str(error)[:300] for error in ready.get("errors", [])][:20]
+            _copy_answers(student / "answers", tests / "answers", limits)
+            sandbox.prepare(tests)
+            checker_pipe.send({"go": True})
             deadline = time.monotonic() + limits.test_timeout
             while True:
                 message = checker_pipe.receive(deadline, "running the hidden tests")
