@@ -278,7 +278,7 @@ def test_one_wrong_answer_loses_exactly_that_question(graded, questions):
     ("file", "reason"),
     [
         ("dora.ipynb", r"the notebook raised RuntimeError: my notebook is broken"),
-        ("dino.ipynb", r"grading failed"),
+        ("dino.ipynb", r"the notebook raised DeadKernelError: Kernel died"),
         ("emma.ipynb", r"empty file"),
         ("fred.txt", r"not a notebook"),
         ("gina.ipynb", r"invalid JSON"),
