@@ -195,7 +195,7 @@ def _print_table(
     print(f"{'measurement':<{width}}  {'seconds':>9}  {'budget':>7}  status")
     print("-" * (width + 30))
     for name, seconds, budget in rows:
-        budget_text = "" if budget is None else f"{budget:.0f}"
+        budget_text = "" if budget is None else f"{budget:g}"
         if seconds is None:
             seconds_text, status = f"{'-':>9}", ""
         else:
