@@ -548,15 +548,25 @@ class NormalHierarchyPosterior:
             ``{"mu": (n,), "tau": (n,), "theta": (n, J)}``.
         """
         n = positive_integer(n, "n")
-        rng = _generator(rng)
-        tau = self._tau_quantile(rng.random(n))
-        c = self._conditionals(tau)
-        mu = rng.normal(c["mu_mean"], np.sqrt(c["mu_var"]))
-        variance = self.sigma**2 + tau[:, None] ** 2
-        shrink = self.sigma**2 / variance
-        keep = tau[:, None] ** 2 / variance
-        theta = rng.normal(shrink * mu[:, None] + keep * self.y, np.sqrt(keep) * self.sigma)
-        return {"mu": mu, "tau": tau, "theta": theta}
+        seeded = not isinstance(rng, np.random.Generator)
+        rng_or_seed, rng = rng, _generator(rng)
+        remembered = self.__dict__.setdefault("_seeded_draws", {})
+        key = (n, int(rng_or_seed)) if seeded else None
+        if key not in remembered:
+            tau = self._tau_quantile(rng.random(n))
+            c = self._conditionals(tau)
+            mu = rng.normal(c["mu_mean"], np.sqrt(c["mu_var"]))
+            variance = self.sigma**2 + tau[:, None] ** 2
+            shrink = self.sigma**2 / variance
+            keep = tau[:, None] ** 2 / variance
+            theta = rng.normal(shrink * mu[:, None] + keep * self.y, np.sqrt(keep) * self.sigma)
+            draws = {"mu": mu, "tau": tau, "theta": theta}
+            if not seeded:
+                return draws
+            if len(remembered) >= 4:  # draws for a seed are remembered (a few, for speed)
+                remembered.pop(next(iter(remembered)))
+            remembered[key] = draws
+        return {name: values.copy() for name, values in remembered[key].items()}
 
     def __repr__(self) -> str:
         prior_mu = (
