@@ -19,6 +19,7 @@ from coursetools.grading.mutations import (
     alternative,
     fit_from_draws,
     mistake,
+    wrong_options,
 )
 
 RANDOM_SEED = 1981
@@ -483,9 +484,7 @@ Q4 = Catalogue(
 
 Q5 = Catalogue(
     reference=lambda seed: {"q5_answer": "a"},
-    mistakes=tuple(
-        mistake(f"option {letter}", {"test_q5_answer"}, q5_answer=letter) for letter in "bcd"
-    ),
+    mistakes=wrong_options("q5_answer", "a", "test_q5_answer"),
     alternatives=(alternative("a numpy str_", q5_answer=np.str_("a")),),
 )
 

@@ -13,7 +13,14 @@ import pandas as pd
 import sympy as sp
 
 from companion import data
-from coursetools.grading.mutations import Catalogue, From, Mutant, alternative, mistake
+from coursetools.grading.mutations import (
+    Catalogue,
+    From,
+    Mutant,
+    alternative,
+    mistake,
+    wrong_options,
+)
 
 SCHOOLS = data.load_eight_schools()
 Y = SCHOOLS["y"].to_numpy()
@@ -68,7 +75,7 @@ Q2 = Catalogue(
             Q2_E,
             theta_shrunk=(TAU / (SIGMA + TAU)) * Y + SIGMA / (SIGMA + TAU) * MU,
         ),
-        *(mistake(f"option {letter}", {"test_q2_reason"}, q2_reason=letter) for letter in "bcd"),
+        *wrong_options("q2_reason", "a", "test_q2_reason"),
     ),
     alternatives=(
         alternative(
@@ -239,7 +246,7 @@ Q6_B = {"test_q6_matches_mixed_model_blups"}
 Q6 = Catalogue(
     reference=lambda seed: {"q6_error": "a", "alpha_hat": alpha_hat},
     mistakes=(
-        *(mistake(f"option {letter}", {"test_q6_error"}, q6_error=letter) for letter in "bcd"),
+        *wrong_options("q6_error", "a", "test_q6_error"),
         mistake("the posted formula", Q6_B, alpha_hat=_posted),
         mistake(
             "forgetting the covariate (ybar, not ybar - beta xbar)", Q6_B, alpha_hat=_no_covariate

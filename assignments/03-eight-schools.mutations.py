@@ -20,6 +20,7 @@ from coursetools.grading.mutations import (
     alternative,
     fit_from_draws,
     mistake,
+    wrong_options,
 )
 
 RANDOM_SEED = 2303
@@ -271,7 +272,7 @@ Q2_SD = {"test_q2_theta_E_sd"}
 Q2 = Catalogue(
     reference=lambda seed: _q2_answers(_eight_fit(seed)),
     mistakes=(
-        *(mistake(f"option {letter}", {"test_q2_answer"}, q2_answer=letter) for letter in "acd"),
+        *wrong_options("q2_answer", "b", "test_q2_answer"),
         Mutant(
             "the posterior variance of theta_E",
             _q2_from(_eight_fit, lambda f: float(f["posterior"]["theta"].sel(school="E").var())),
@@ -334,9 +335,7 @@ Q2 = Catalogue(
 
 Q3 = Catalogue(
     reference=lambda seed: {"q3_answer": "b"},
-    mistakes=tuple(
-        mistake(f"option {letter}", {"test_q3_answer"}, q3_answer=letter) for letter in "acd"
-    ),
+    mistakes=wrong_options("q3_answer", "b", "test_q3_answer"),
     alternatives=(alternative("numpy str_", q3_answer=np.str_("b")),),
 )
 

@@ -23,6 +23,7 @@ from coursetools.grading.mutations import (
     alternative,
     fit_from_draws,
     mistake,
+    wrong_options,
 )
 
 CHAINS, DRAWS = 4, 1000
@@ -208,16 +209,12 @@ Q3 = Catalogue(
 
 Q4 = Catalogue(
     reference=lambda seed: {"q4_answer": "b"},
-    mistakes=tuple(
-        mistake(f"option {letter}", {"test_q4_answer"}, q4_answer=letter) for letter in "acd"
-    ),
+    mistakes=wrong_options("q4_answer", "b", "test_q4_answer"),
     alternatives=(alternative("numpy str_", q4_answer=np.str_("b")),),
 )
 Q6 = Catalogue(
     reference=lambda seed: {"q6_answer": "a"},
-    mistakes=tuple(
-        mistake(f"option {letter}", {"test_q6_answer"}, q6_answer=letter) for letter in "bcd"
-    ),
+    mistakes=wrong_options("q6_answer", "a", "test_q6_answer"),
     alternatives=(alternative("numpy str_", q6_answer=np.str_("a")),),
 )
 

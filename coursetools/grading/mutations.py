@@ -42,6 +42,7 @@ __all__ = [
     "replaced",
     "set_answers",
     "verdicts",
+    "wrong_options",
 ]
 
 Answers = dict[str, Any]
@@ -95,6 +96,15 @@ def mistake(description: str, fails, **values) -> Mutant:
 def alternative(description: str, **values) -> Mutant:
     """A legitimate alternative replacing answers (see :func:`replaced`)."""
     return Mutant(description, replaced(**values))
+
+
+def wrong_options(name: str, right: str, test: str, options: str = "abcd") -> tuple[Mutant, ...]:
+    """Every wrong letter of a multiple-choice answer ``name``, each failing ``test``."""
+    return tuple(
+        mistake(f"option {letter}", {test}, **{name: letter})
+        for letter in options
+        if letter != right
+    )
 
 
 @dataclass(frozen=True)
