@@ -1,0 +1,216 @@
+"""The hierarchical Dirichlet-Multinomial model, integrated over its hyperparameters.
+
+With the group proportions integrated out only (alpha, pi0) remain; they are integrated
+by a Gauss-Hermite rule around the posterior mode (:func:`dirichlet_multinomial_hierarchy`).
+"""
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import optimize, special
+
+from companion._checks import as_count_array
+from companion.exact._common import (
+    memoized,
+    read_only,
+)
+
+__all__ = ["DirichletHierarchyPosterior", "dirichlet_multinomial_hierarchy"]
+
+# Gauss-Hermite nodes per dimension for (log alpha, log-ratios of pi0): as many as keep the
+# product rule within _DM_MAX_POINTS points, at most _DM_MAX_NODES.
+_DM_MAX_NODES = 20
+_DM_MAX_POINTS = 200_000
+_DM_MAX_CATEGORIES = 6
+
+
+class DirichletHierarchyPosterior:
+    """Exact posterior moments of the hierarchical Dirichlet-Multinomial model.
+
+    Usually created by :func:`dirichlet_multinomial_hierarchy`, which documents the model
+    and the method.
+
+    Parameters
+    ----------
+    counts : array_like
+        Counts of shape (groups, categories).
+
+    Attributes
+    ----------
+    counts : numpy.ndarray
+    mean, sd : Mapping
+        Posterior means and standard deviations of ``"alpha"`` (float), ``"pi0"``
+        (categories) and ``"pi"`` (groups x categories).
+    """
+
+    def __init__(self, counts: np.ndarray) -> None:
+        self.counts = read_only(counts)
+        self._totals = counts.sum(axis=1)
+        n_categories = counts.shape[1]
+        mode = optimize.minimize(
+            lambda u: -self._log_density(u[None, :])[0],
+            np.zeros(n_categories),
+            method="BFGS",
+        ).x
+        covariance = np.linalg.inv(-_hessian(lambda u: self._log_density(u[None, :])[0], mode))
+        # Product Gauss-Hermite rule in whitened coordinates around the mode.
+        n_nodes = min(_DM_MAX_NODES, int(_DM_MAX_POINTS ** (1 / n_categories)))
+        nodes, weights = np.polynomial.hermite_e.hermegauss(n_nodes)
+        grid = np.stack(np.meshgrid(*[nodes] * n_categories, indexing="ij"), -1)
+        grid = grid.reshape(-1, n_categories)
+        log_weights = np.log(np.stack(np.meshgrid(*[weights] * n_categories, indexing="ij"), -1))
+        log_weights = log_weights.reshape(-1, n_categories).sum(axis=1)
+        points = mode + grid @ np.linalg.cholesky(covariance).T
+        log_mass = log_weights + self._log_density(points) + 0.5 * np.sum(grid**2, axis=1)
+        self._weights = np.exp(log_mass - special.logsumexp(log_mass))
+        self._alpha, self._pi0 = _unpack(points)
+        self._set_moments()
+
+    def _log_density(self, u: np.ndarray) -> np.ndarray:
+        """Log posterior density of u = (log alpha, log(pi0_k / pi0_K), k < K), rows of u."""
+        alpha, pi0 = _unpack(u)
+        a = alpha[:, None, None] * pi0[:, None, :]  # (points, 1, categories)
+        y, n = self.counts[None], self._totals[None, :]
+        log_likelihood = (
+            special.gammaln(alpha)[:, None]
+            - special.gammaln(n + alpha[:, None])
+            + np.sum(special.gammaln(y + a) - special.gammaln(a), axis=-1)
+        ).sum(axis=1)
+        # Exponential(1) on alpha and Dirichlet(1, ..., 1) on pi0, with the Jacobians
+        # alpha (log) and prod(pi0) (additive log-ratio).
+        return -alpha + np.log(alpha) + np.sum(np.log(pi0), axis=1) + log_likelihood
+
+    def _conditional_pi(self, alpha: np.ndarray, pi0: np.ndarray) -> np.ndarray:
+        """E[pi_r | alpha, pi0, y] = (alpha pi0 + y_r) / (alpha + n_r), shape (points, R, K)."""
+        return (alpha[:, None, None] * pi0[:, None, :] + self.counts) / (
+            alpha[:, None, None] + self._totals[:, None]
+        )
+
+    def _set_moments(self) -> None:
+        w = self._weights
+        alpha, pi0 = self._alpha, self._pi0
+        conditional = self._conditional_pi(alpha, pi0)
+        total = alpha[:, None, None] + self._totals[:, None]
+        conditional_var = conditional * (1 - conditional) / (total + 1)
+        mean_alpha = float(w @ alpha)
+        mean_pi0 = w @ pi0
+        mean_pi = np.tensordot(w, conditional, axes=1)
+        var_pi = np.tensordot(w, conditional_var + conditional**2, axes=1) - mean_pi**2
+        self.mean: Mapping[str, Any] = MappingProxyType(
+            {"alpha": mean_alpha, "pi0": read_only(mean_pi0), "pi": read_only(mean_pi)}
+        )
+        self.sd: Mapping[str, Any] = MappingProxyType(
+            {
+                "alpha": float(np.sqrt(w @ (alpha - mean_alpha) ** 2)),
+                "pi0": read_only(np.sqrt(w @ (pi0 - mean_pi0) ** 2)),
+                "pi": read_only(np.sqrt(np.maximum(var_pi, 0.0))),
+            }
+        )
+
+    def expect(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        """Posterior expectation of a function of the hyperparameters, E[f(alpha, pi0) | y].
+
+        Parameters
+        ----------
+        function : callable
+            ``function(alpha, pi0)`` for alpha of shape (m,) and pi0 of shape
+            (m, categories), returning an array whose first axis has length m.
+
+        Returns
+        -------
+        numpy.ndarray
+            The expectation (a 0-d array for a scalar function); for instance
+            ``lambda alpha, pi0: alpha / (alpha + 10)`` is the mean shrinkage weight of a
+            group of 10.
+        """
+        return np.tensordot(self._weights, function(self._alpha, self._pi0), axes=1)
+
+    def __repr__(self) -> str:
+        groups, categories = self.counts.shape
+        return (
+            f"DirichletHierarchyPosterior(groups={groups}, categories={categories}, "
+            f"mean alpha={self.mean['alpha']:.4g})"
+        )
+
+
+@memoized
+def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPosterior:
+    """Exact posterior moments of the hierarchical Dirichlet-Multinomial model.
+
+    The model of :func:`companion.models.dirichlet_multinomial`: alpha ~ Exponential(1),
+    pi0 ~ Dirichlet(1, ..., 1), pi_r ~ Dirichlet(alpha pi0), y_r ~ Multinomial(n_r, pi_r).
+    The pi_r are integrated out analytically (the Dirichlet-Multinomial likelihood), which
+    leaves the K-dimensional posterior of (alpha, pi0). It is written in the unconstrained
+    coordinates u = (log alpha, log(pi0_k / pi0_K)), where it is close to Gaussian, and
+    integrated by a product Gauss-Hermite rule centred on its mode and scaled by the
+    inverse Hessian there (20 nodes per dimension up to four categories, fewer beyond, at
+    most 200,000 points). The moments of pi_r follow from its conditional posterior
+    Dirichlet(alpha pi0 + y_r) by the laws of total expectation and variance. Relative
+    accuracy is about 1e-6 on the course's examples with up to four categories; the
+    product rule limits the method to at most six.
+
+    Parameters
+    ----------
+    counts : array_like
+        Counts of shape (groups, categories), 2 to 6 categories, whole numbers >= 0, every
+        group with at least one observation.
+
+    Returns
+    -------
+    DirichletHierarchyPosterior
+        ``.mean`` and ``.sd`` over ``"alpha"``, ``"pi0"`` and ``"pi"``, and
+        ``.expect(f)`` for functions of (alpha, pi0).
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is not groups x (2 to 6) categories of valid counts, or a group is
+        empty.
+
+    References
+    ----------
+    Gelman et al. (2013), *Bayesian Data Analysis*, 3rd ed., Sections 3.4, 13.3 and 23.2;
+    Liu & Pierce (1994) for the adaptive Gauss-Hermite rule; the chapter
+    "Dirichlet-Multinomial".
+
+    Examples
+    --------
+    >>> posterior = dirichlet_multinomial_hierarchy([[3, 5, 2], [10, 12, 9], [1, 6, 2]])
+    >>> posterior.mean["pi"].shape, bool(posterior.mean["alpha"] > 0)
+    ((3, 3), True)
+    """
+    counts = as_count_array(counts, "counts", ndim=2)
+    if not 2 <= counts.shape[1] <= _DM_MAX_CATEGORIES:
+        raise ValueError(
+            f"counts must have 2 to {_DM_MAX_CATEGORIES} categories (columns) for the exact "
+            f"posterior, got {counts.shape[1]}"
+        )
+    if np.any(counts.sum(axis=1) == 0):
+        raise ValueError("counts must have at least one observation in every group (row)")
+    return DirichletHierarchyPosterior(counts.astype(float))
+
+
+def _unpack(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """alpha and pi0 from rows u = (log alpha, log(pi0_k / pi0_K), k < K)."""
+    logits = np.concatenate([u[:, 1:], np.zeros((u.shape[0], 1))], axis=1)
+    return np.exp(u[:, 0]), special.softmax(logits, axis=1)
+
+
+def _hessian(function: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4):
+    """Hessian of a smooth scalar function by central differences."""
+    size = x.size
+    hessian = np.empty((size, size))
+    basis = np.eye(size) * step
+    for i in range(size):
+        for j in range(i, size):
+            value = (
+                function(x + basis[i] + basis[j])
+                - function(x + basis[i] - basis[j])
+                - function(x - basis[i] + basis[j])
+                + function(x - basis[i] - basis[j])
+            ) / (4 * step**2)
+            hessian[i, j] = hessian[j, i] = value
+    return hessian
