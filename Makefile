@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-from-lock
 SUBMISSIONS ?= submissions
 GRADES ?= _build/grades.csv
 
-.PHONY: help venv book chapter test lint unit notebooks book-check exercises grade bench clean clean-cache
+.PHONY: help venv book chapter test lint unit notebooks book-check exercises grade autograder bench clean clean-cache
 .PHONY: launch-notebooks book-student browser-test seed-sweep system-book system-test release-check
 
 help:  ## List the targets
@@ -81,6 +81,9 @@ exercises: $(STAMP)  ## Regenerate exercises/ and solutions/ from the masters in
 
 grade: $(STAMP)  ## Grade SUBMISSIONS=<folder or .zip export> into GRADES (default _build/grades.csv) and its gradebook, feedback, summary
 	$(BIN)/python -m coursetools.grading $(SUBMISSIONS) --output $(GRADES)
+
+autograder: $(STAMP)  ## Write a Gradescope autograder zip per assignment into _build/gradescope/<name>.zip
+	$(BIN)/python -m coursetools.grading.gradescope build --output-dir _build/gradescope
 
 seed-sweep: $(STAMP)  ## Rerun every MCMC test and graded MCMC answer over SEEDS=20 fresh seeds
 	$(BIN)/python -m coursetools.seed_sweep --seeds $${SEEDS:-20}

@@ -23,6 +23,8 @@ How a notebook is graded (one module per step):
   :mod:`~coursetools.grading.gradebook` one row per student and
   :mod:`~coursetools.grading.feedback` a page per student and a class summary;
   :mod:`~coursetools.grading.cli` is the command line;
+- :mod:`~coursetools.grading.gradescope` builds a Gradescope autograder zip per assignment
+  (``make autograder``) and grades one submission in Gradescope's ``/autograder`` layout;
 - :mod:`~coursetools.grading.mutations`: the catalogues of typical mistakes and
   legitimate alternatives that every graded question is checked against.
 

@@ -49,8 +49,17 @@ class Assignment:
         return question_names(self.tests)
 
     def write_tests(self, folder: Path) -> None:
-        """Copy the autograder's test files into ``folder/tests``."""
+        """Copy the autograder's test files into ``folder/tests``.
+
+        ``autograder`` is otter's zip, or a folder holding its ``tests/`` (as a Gradescope
+        autograder does, :mod:`~coursetools.grading.gradescope`).
+        """
         (Path(folder) / "tests").mkdir(parents=True)
+        if Path(self.autograder).is_dir():
+            for path in sorted(Path(self.autograder).glob("tests/*.py")):
+                if TEST_FILE.fullmatch(f"tests/{path.name}"):
+                    Path(folder, "tests", path.name).write_bytes(path.read_bytes())
+            return
         with zipfile.ZipFile(self.autograder) as archive:
             for member in archive.namelist():
                 if TEST_FILE.fullmatch(member):
