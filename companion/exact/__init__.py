@@ -23,8 +23,19 @@ as they always have.
   model, whose hyperparameters are integrated by a Gauss-Hermite rule around the posterior
   mode once the group proportions are integrated out
   (:func:`dirichlet_multinomial_hierarchy`).
+
+Every result shares one interface, :class:`ExactPosterior`: read-only ``mean`` and ``sd``
+mappings (a float per scalar parameter, a read-only array per array parameter), and,
+where the family computes them exactly, ``quantile(q)`` (:class:`HasQuantiles`),
+``sample(n, rng=...)`` (:class:`HasDraws`) and ``expect(function)``
+(:class:`HasExpectations`), with the same signatures and return shapes everywhere. These
+protocols are importable from here for type hints and ``isinstance`` checks.
 """
 
+from companion.exact._common import ExactPosterior as ExactPosterior
+from companion.exact._common import HasDraws as HasDraws
+from companion.exact._common import HasExpectations as HasExpectations
+from companion.exact._common import HasQuantiles as HasQuantiles
 from companion.exact.conjugate import (
     ConjugatePosterior,
     DirichletPosterior,

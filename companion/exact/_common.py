@@ -1,15 +1,87 @@
-"""What several exact families share: memoization, Normal mixtures, a monotone solver.
+"""What several exact families share: the result interface, memoization, quadrature sums.
 
-Package-internal (:mod:`companion.exact` re-exports the public names of its family
-modules); nothing here is part of the course's public API.
+Package-internal: :mod:`companion.exact` re-exports the public names of its family modules
+and the interface :class:`ExactPosterior` (with :class:`HasQuantiles`, :class:`HasDraws`
+and :class:`HasExpectations`); the helpers below it are not part of the course's API.
 """
 
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
+
+
+@runtime_checkable
+class ExactPosterior(Protocol):
+    """What every exact posterior of :mod:`companion.exact` offers: ``mean`` and ``sd``.
+
+    Both are read-only mappings from a parameter's name (``"mu"``, ``"tau"``, ``"theta"``,
+    ``"pi"``, ...) to its marginal posterior mean or standard deviation: a Python
+    ``float`` for a scalar parameter, a read-only float array of the parameter's shape
+    (groups, or groups x categories) otherwise. A moment that does not exist is ``inf``.
+    :func:`companion.diagnostics.compare_to_exact` reads ``mean``.
+
+    The families add what they can compute exactly, with the same signatures and return
+    conventions everywhere: :class:`HasQuantiles` (``quantile``), :class:`HasDraws`
+    (``sample``) and :class:`HasExpectations` (``expect``).
+
+    ============================  ==========  ========  ======
+    class                         quantile    sample    expect
+    ============================  ==========  ========  ======
+    NormalHierarchyPosterior      yes         yes       yes
+    ConjugatePosterior (and its   yes         yes       no
+    Dirichlet and Gamma kinds)
+    LinkNormalHierarchyPosterior  no          no        yes
+    DirichletHierarchyPosterior   no          no        yes
+    ============================  ==========  ========  ======
+    """
+
+    @property
+    def mean(self) -> Mapping[str, float | np.ndarray]: ...
+
+    @property
+    def sd(self) -> Mapping[str, float | np.ndarray]: ...
+
+
+@runtime_checkable
+class HasQuantiles(ExactPosterior, Protocol):
+    """An exact posterior with marginal quantiles.
+
+    ``quantile(q)`` takes probabilities in [0, 1] and returns a read-only mapping with the
+    keys of ``mean``: for a scalar ``q`` each entry has the shape of ``mean``'s (a float
+    for a scalar parameter); for a 1-D ``q`` it gains a leading axis, ``(len(q), *shape)``.
+    """
+
+    def quantile(self, q: float | ArrayLike) -> Mapping[str, float | np.ndarray]: ...
+
+
+@runtime_checkable
+class HasDraws(ExactPosterior, Protocol):
+    """An exact posterior that gives independent draws from the joint posterior.
+
+    ``sample(n, rng=...)`` takes a number of draws and a :class:`numpy.random.Generator`
+    or a seed, and returns a new ``dict`` from parameter names to arrays of shape
+    ``(n, *shape)``.
+    """
+
+    def sample(self, n: int, *, rng: np.random.Generator | int) -> dict[str, np.ndarray]: ...
+
+
+@runtime_checkable
+class HasExpectations(ExactPosterior, Protocol):
+    """An exact posterior that integrates functions of its hyperparameters.
+
+    ``expect(function)`` returns E[f(hyperparameters) | y], with ``function`` evaluated on
+    arrays of quadrature points (the family documents its arguments, e.g. ``(mu, tau)``
+    or ``(alpha, pi0)``): a ``float`` when the function gives one number per point, an
+    array of the remaining shape when it gives more (for instance one per category).
+    """
+
+    def expect(self, function: Callable[..., ArrayLike]) -> float | np.ndarray: ...
+
 
 LOG_CUTOFF = 40.0
 """Integrands below exp(-LOG_CUTOFF) times their peak are dropped."""
@@ -148,3 +220,24 @@ def read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array, dtype=float)
     array.setflags(write=False)
     return array
+
+
+def expectation(weights: np.ndarray, values: ArrayLike) -> float | np.ndarray:
+    """Sum of ``weights * values`` over the quadrature points, the axes of ``weights``.
+
+    ``values`` holds a function's values at the points, shaped like ``weights`` (or
+    broadcasting to it) for a scalar function, which gives a ``float``; or with the
+    points' axes first and more after them, which gives an array of those trailing axes.
+    """
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError("function must return numbers") from error
+    if values.ndim <= weights.ndim:
+        return float(np.sum(weights * values))
+    if values.shape[: weights.ndim] != weights.shape:
+        raise ValueError(
+            f"function must return one value (or one array) per quadrature point: expected "
+            f"a leading shape {weights.shape}, got {values.shape}"
+        )
+    return np.tensordot(weights, values, axes=weights.ndim)

@@ -39,10 +39,12 @@ __all__ = [
 class ConjugatePosterior:
     """Independent closed-form posteriors of the entries of one array-valued parameter.
 
-    The common interface of :class:`DirichletPosterior` and :class:`GammaPosterior`, in
-    the spirit of :class:`NormalHierarchyPosterior`: ``mean`` and ``sd`` are mappings
-    keyed by the parameter's name, ``quantile(q)`` gives marginal quantiles and
-    ``sample(n, rng=...)`` iid draws from the joint posterior.
+    The common base of :class:`DirichletPosterior` and :class:`GammaPosterior`. It
+    satisfies :class:`companion.exact.ExactPosterior` as every exact posterior does:
+    ``mean`` and ``sd`` are mappings keyed by the parameter's name, ``quantile(q)`` gives
+    marginal quantiles (:class:`~companion.exact.HasQuantiles`) and ``sample(n, rng=...)``
+    iid draws from the joint posterior (:class:`~companion.exact.HasDraws`); it has no
+    hyperparameters, hence no ``expect``.
 
     Parameters
     ----------

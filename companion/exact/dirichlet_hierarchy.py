@@ -14,6 +14,7 @@ from scipy import optimize, special
 
 from companion._checks import as_count_array
 from companion.exact._common import (
+    expectation,
     memoized,
     read_only,
 )
@@ -44,6 +45,11 @@ class DirichletHierarchyPosterior:
     mean, sd : Mapping
         Posterior means and standard deviations of ``"alpha"`` (float), ``"pi0"``
         (categories) and ``"pi"`` (groups x categories).
+
+    Notes
+    -----
+    Satisfies :class:`companion.exact.ExactPosterior` with ``expect``
+    (:class:`~companion.exact.HasExpectations`); no quantiles or draws.
     """
 
     def __init__(self, counts: np.ndarray) -> None:
@@ -110,23 +116,35 @@ class DirichletHierarchyPosterior:
             }
         )
 
-    def expect(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    def expect(self, function: Callable[[np.ndarray, np.ndarray], ArrayLike]) -> float | np.ndarray:
         """Posterior expectation of a function of the hyperparameters, E[f(alpha, pi0) | y].
 
         Parameters
         ----------
         function : callable
             ``function(alpha, pi0)`` for alpha of shape (m,) and pi0 of shape
-            (m, categories), returning an array whose first axis has length m.
+            (m, categories), the m quadrature points, returning an array whose first
+            axis has length m.
 
         Returns
         -------
-        numpy.ndarray
-            The expectation (a 0-d array for a scalar function); for instance
-            ``lambda alpha, pi0: alpha / (alpha + 10)`` is the mean shrinkage weight of a
-            group of 10.
+        float or numpy.ndarray
+            The expectation: a float for a scalar function (for instance
+            ``lambda alpha, pi0: alpha / (alpha + 10)``, the mean shrinkage weight of a
+            group of 10), else an array of the shape after the first axis, e.g.
+            (categories,) for ``lambda alpha, pi0: pi0``
+            (:class:`companion.exact.HasExpectations`).
+
+        Examples
+        --------
+        >>> posterior = dirichlet_multinomial_hierarchy([[3, 5, 2], [10, 12, 9]])
+        >>> mean_alpha = posterior.expect(lambda alpha, pi0: alpha)
+        >>> type(mean_alpha).__name__, bool(abs(mean_alpha - posterior.mean["alpha"]) < 1e-9)
+        ('float', True)
+        >>> posterior.expect(lambda alpha, pi0: pi0).shape
+        (3,)
         """
-        return np.tensordot(self._weights, function(self._alpha, self._pi0), axes=1)
+        return expectation(self._weights, function(self._alpha, self._pi0))
 
     def __repr__(self) -> str:
         groups, categories = self.counts.shape

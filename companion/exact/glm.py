@@ -21,6 +21,7 @@ from companion._checks import (
 )
 from companion.exact._common import (
     LOG_CUTOFF,
+    expectation,
     memoized,
     read_only,
 )
@@ -66,6 +67,11 @@ class LinkNormalHierarchyPosterior:
     mean, sd : Mapping
         Posterior means and standard deviations of ``"mu"``, ``"tau"`` (floats),
         ``"theta"`` and the response (arrays over groups).
+
+    Notes
+    -----
+    Satisfies :class:`companion.exact.ExactPosterior` with ``expect``
+    (:class:`~companion.exact.HasExpectations`); no quantiles or draws.
     """
 
     def __init__(
@@ -191,21 +197,25 @@ class LinkNormalHierarchyPosterior:
         self.mean: Mapping[str, Any] = MappingProxyType(mean)
         self.sd: Mapping[str, Any] = MappingProxyType(sd)
 
-    def expect(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
+    def expect(self, function: Callable[[np.ndarray, np.ndarray], ArrayLike]) -> float | np.ndarray:
         """Posterior expectation of a function of the hyperparameters, E[f(mu, tau) | y].
 
         Parameters
         ----------
         function : callable
-            ``function(mu, tau)`` evaluated elementwise on arrays.
+            ``function(mu, tau)``, evaluated on two arrays of the grid's points (same
+            shape): elementwise for a scalar function; a function with several values
+            per point puts them on extra trailing axes.
 
         Returns
         -------
-        float
-            The expectation; for instance ``lambda mu, tau: np.exp(mu + tau**2 / 2)``
-            gives the posterior mean of a new group's rate in the Poisson model.
+        float or numpy.ndarray
+            The expectation: a float for a scalar function (for instance
+            ``lambda mu, tau: np.exp(mu + tau**2 / 2)``, the posterior mean of a new
+            group's rate in the Poisson model), else an array of the trailing shape
+            (:class:`companion.exact.HasExpectations`).
         """
-        return float(np.sum(self._weights * function(self._mu, self._tau)))
+        return expectation(self._weights, function(self._mu, self._tau))
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,7 @@ milliseconds, against which MCMC output is checked.
 """
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ from companion._checks import (
 )
 from companion.exact._common import (
     LOG_CUTOFF,
+    expectation,
     memoized,
     normal_mixture_cdf,
     normal_mixture_quantile,
@@ -60,6 +61,9 @@ _SCAN_EXTENSION = 20.0
 _MAX_LOG_TAU = float(np.log(1e150))
 # Mixture components with a smaller weight are ignored by the CDF and quantile searches.
 _MIN_WEIGHT = 1e-18
+# Gauss-Hermite rule (weight exp(-z**2 / 2), normalised) for mu | tau, y in expect().
+_MU_NODES, _MU_WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_MU_WEIGHTS = _MU_WEIGHTS / np.sqrt(2 * np.pi)
 
 Parameter = Literal["mu", "tau", "theta"]
 
@@ -93,6 +97,12 @@ class NormalHierarchyPosterior:
         Posterior means and standard deviations: ``"mu"`` and ``"tau"`` (floats) and
         ``"theta"`` (an array over groups). A moment that does not exist (a very
         heavy-tailed posterior) is ``inf``.
+
+    Notes
+    -----
+    Satisfies :class:`companion.exact.ExactPosterior` with ``quantile``, ``sample`` and
+    ``expect`` (:class:`~companion.exact.HasQuantiles`, :class:`~companion.exact.HasDraws`,
+    :class:`~companion.exact.HasExpectations`).
     """
 
     def __init__(
@@ -573,6 +583,41 @@ class NormalHierarchyPosterior:
             remembered[key] = draws
         return {name: values.copy() for name, values in remembered[key].items()}
 
+    def expect(self, function: Callable[[np.ndarray, np.ndarray], ArrayLike]) -> float | np.ndarray:
+        """Posterior expectation of a function of the hyperparameters, E[f(mu, tau) | y].
+
+        Over the quadrature nodes of tau, and at each node by a 24-point Gauss-Hermite
+        rule over mu | tau, y, which is Normal (exact for polynomials in mu of degree up
+        to 47). The nodes cover tau only where its posterior is not negligible, so an
+        expectation that does not exist (E[tau] under a half-Cauchy prior with little
+        data) comes out finite: check ``mean``, which says ``inf``.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(mu, tau)``, evaluated on two arrays of quadrature points (same
+            shape): elementwise for a scalar function; a function with several values
+            per point puts them on extra trailing axes.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The expectation: a float for a scalar function, else an array of the
+            trailing shape (:class:`companion.exact.HasExpectations`).
+
+        Examples
+        --------
+        >>> posterior = normal_hierarchy([28.0, 8.0, -3.0], [15.0, 10.0, 16.0])
+        >>> probability = posterior.expect(lambda mu, tau: tau > 10)  # P(tau > 10 | y)
+        >>> type(probability).__name__, bool(0 < probability < 1)
+        ('float', True)
+        """
+        c = self._node_moments
+        mu = c["mu_mean"][:, None] + np.sqrt(c["mu_var"])[:, None] * _MU_NODES
+        tau = np.broadcast_to(self._tau_nodes[:, None], mu.shape)
+        weights = self._weights[:, None] * _MU_WEIGHTS
+        return expectation(weights, function(mu, tau))
+
     def __repr__(self) -> str:
         prior_mu = (
             "flat"
@@ -629,7 +674,8 @@ def normal_hierarchy(
     NormalHierarchyPosterior
         With ``.mean`` and ``.sd`` (mappings over ``"mu"``, ``"tau"``, ``"theta"``),
         ``.quantile(q)``, ``.cdf(values, parameter=...)``, ``.tau_density(values)``,
-        ``.conditional(tau)`` and ``.sample(n, rng=...)`` (iid exact draws).
+        ``.conditional(tau)``, ``.sample(n, rng=...)`` (iid exact draws),
+        ``.expect(f)`` for functions of (mu, tau) and ``.quadrature()`` (the nodes).
 
     Raises
     ------
