@@ -6,8 +6,8 @@ stays light (no PyMC, no ArviZ) because submodules are loaded on first use:
 1. NumPy/SciPy core: :mod:`companion.data`, :mod:`companion.shrinkage`, :mod:`companion.exact`;
    sympy: :mod:`companion.symbolic`.
 2. PyMC: :mod:`companion.models`, :mod:`companion.sampling`.
-3. ArviZ / matplotlib / statsmodels: :mod:`companion.diagnostics`, :mod:`companion.plots`,
-   :mod:`companion.mixed`.
+3. ArviZ / matplotlib / statsmodels: :mod:`companion.diagnostics`, :mod:`companion.loo`,
+   :mod:`companion.plots`, :mod:`companion.mixed`.
 
 >>> from companion import data, shrinkage
 >>> schools = data.load_eight_schools()
@@ -22,6 +22,7 @@ __all__ = [
     "data",
     "diagnostics",
     "exact",
+    "loo",
     "mixed",
     "models",
     "plots",

@@ -598,7 +598,7 @@ def loo_comparison(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     table : pandas.DataFrame
-        A comparison from :func:`companion.diagnostics.loo_table` (columns ``elpd_diff``,
+        A comparison from :func:`companion.loo.loo_table` (columns ``elpd_diff``,
         ``dse`` and ``weight``, best model first); index labels ``"complete"``, ``"none"``
         and ``"partial"`` are written out in full.
     ax : matplotlib Axes, optional
@@ -652,7 +652,7 @@ def elpd_by_group(
     Parameters
     ----------
     differences : pandas.DataFrame
-        Per-group differences from :func:`companion.diagnostics.elpd_differences` with
+        Per-group differences from :func:`companion.loo.elpd_differences` with
         ``groups``: one row per group, a column ``n`` and one column per model.
     sizes : pandas.Series or mapping, optional
         Group sizes for the x axis; default the column ``n``.

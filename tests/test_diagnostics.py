@@ -188,6 +188,29 @@ def test_compare_to_exact_flags_a_shifted_mean():
     assert (table["error_in_mcse"] < -4).all()
 
 
+def test_compare_to_exact_flattens_two_dimensional_variables():
+    """Exact Dirichlet draws (iid, in 4 chains) of pi over (region, category) give one row
+    per entry, pi[region, category] with category fastest, whose exact_mean is that entry
+    of the closed-form mean (a + y) / sum(a + y) and whose error is within 4.5 MCSE (for
+    6 entries, a false alarm rate below 1e-4)."""
+    counts = np.array([[3, 1, 6], [10, 20, 30]])
+    concentration = counts + 1.0
+    rng = np.random.default_rng(11)
+    pi = np.stack([rng.dirichlet(row, size=(CHAINS, DRAWS)) for row in concentration], axis=2)
+    regions, categories = ["North", "South"], ["yes", "no", "maybe"]
+    idata = make_idata(
+        {"pi": (("chain", "draw", "region", "category"), pi)},
+        coords={"region": regions, "category": categories},
+    )
+    closed_form = concentration / concentration.sum(axis=1, keepdims=True)
+    table = compare_to_exact(idata, SimpleNamespace(mean={"pi": closed_form}), var_names="pi")
+    assert list(table.index) == [f"pi[{r}, {c}]" for r in regions for c in categories]
+    assert all(isinstance(value, float) for value in table.to_numpy().ravel())
+    np.testing.assert_array_equal(table["exact_mean"], closed_form.ravel())
+    np.testing.assert_allclose(table["mcmc_mean"], pi.mean(axis=(0, 1)).ravel(), rtol=1e-12)
+    assert (table["error_in_mcse"].abs() < 4.5).all()
+
+
 # ------------------------------------------------------------------ intervals
 
 

@@ -22,7 +22,7 @@ import xarray as xr  # noqa: E402
 from conftest import assert_converged  # noqa: E402
 from scipy import integrate, stats  # noqa: E402
 
-from companion import data, diagnostics, exact, models, plots, sampling  # noqa: E402
+from companion import data, exact, loo, models, plots, sampling  # noqa: E402
 
 TAU_PRIOR = stats.halfnorm(scale=10.0)
 MU_PRIOR_SD = 20.0
@@ -44,8 +44,8 @@ def school_loos(schools) -> dict:
             y, sigma, pooling=pooling, n=4000, rng=np.random.default_rng([7, k]),
             tau_prior=TAU_PRIOR,
         )  # fmt: skip
-        fits[pooling] = diagnostics.datatree_from_draws(draws, y=y, sigma=sigma, dim="school")
-    return diagnostics.compute_loo(fits)
+        fits[pooling] = loo.datatree_from_draws(draws, y=y, sigma=sigma, dim="school")
+    return loo.compute_loo(fits)
 
 
 # --------------------------------------------------------------------------- exact LOO
@@ -161,18 +161,18 @@ def test_psis_matches_exact_loo_where_k_is_low(schools, school_loos):
     leave-one-out to 0.05 wherever Pareto k is below 0.5, and the totals of the two pooled
     models to 0.15."""
     y, sigma = schools
-    for pooling, loo in school_loos.items():
+    for pooling, result in school_loos.items():
         truth = exact.loo_log_predictive(y, sigma, pooling=pooling, tau_prior=TAU_PRIOR)
-        low = loo.pareto_k.values < 0.5
-        np.testing.assert_allclose(loo.elpd_i.values[low], truth[low], atol=0.05)
+        low = result.pareto_k.values < 0.5
+        np.testing.assert_allclose(result.elpd_i.values[low], truth[low], atol=0.05)
         if pooling != "none":
-            assert loo.elpd == pytest.approx(truth.sum(), abs=0.15)
+            assert result.elpd == pytest.approx(truth.sum(), abs=0.15)
 
 
 def test_no_pooling_has_the_high_pareto_k(school_loos):
     """Leaving a school out of the no-pooling model sends its theta back to the prior: its
     largest Pareto k exceeds both pooled models' largest k."""
-    largest = {name: float(loo.pareto_k.max()) for name, loo in school_loos.items()}
+    largest = {name: float(result.pareto_k.max()) for name, result in school_loos.items()}
     assert largest["none"] > max(largest["complete"], largest["partial"])
 
 
@@ -180,7 +180,7 @@ def test_loo_table_agrees_with_arviz_compare(school_loos):
     """The tidy table is ArviZ's comparison (same order, ELPDs, differences, standard errors
     and weights), with diff_in_se = elpd_diff / dse (NaN for the best) and n_high_k the count
     of Pareto k above good_k."""
-    table = diagnostics.loo_table(school_loos)
+    table = loo.loo_table(school_loos)
     compared = az.compare(school_loos, round_to="none")
     assert table.index.tolist() == compared.index.tolist()
     for mine, theirs in [("elpd", "elpd"), ("se", "se"), ("p_loo", "p"), ("elpd_diff", "elpd_diff"),
@@ -190,9 +190,9 @@ def test_loo_table_agrees_with_arviz_compare(school_loos):
     np.testing.assert_allclose(
         table["diff_in_se"].iloc[1:], (table["elpd_diff"] / table["dse"]).iloc[1:], rtol=1e-12
     )
-    for name, loo in school_loos.items():
-        assert table.loc[name, "n_high_k"] == int(np.sum(loo.pareto_k.values > loo.good_k))
-        assert table.loc[name, "max_k"] == pytest.approx(float(loo.pareto_k.values.max()))
+    for name, result in school_loos.items():
+        assert table.loc[name, "n_high_k"] == int(np.sum(result.pareto_k.values > result.good_k))
+        assert table.loc[name, "max_k"] == pytest.approx(float(result.pareto_k.values.max()))
     assert table["weight"].sum() == pytest.approx(1.0)
 
 
@@ -200,11 +200,11 @@ def test_elpd_differences_sum_to_compare_differences(school_loos):
     """Per-observation differences against a reference sum to the elpd_diff ArviZ reports with
     that reference; summed by group they add up to the same totals."""
     compared = az.compare(school_loos, round_to="none", reference="partial")
-    pointwise = diagnostics.elpd_differences(school_loos, reference="partial")
+    pointwise = loo.elpd_differences(school_loos, reference="partial")
     assert set(pointwise.columns) == {"complete", "none"}
     for name in pointwise.columns:
         assert pointwise[name].sum() == pytest.approx(float(compared.loc[name, "elpd_diff"]))
-    grouped = diagnostics.elpd_differences(
+    grouped = loo.elpd_differences(
         school_loos, reference="partial", groups=["a", "a", "b", "b", "b", "c", "c", "c"]
     )
     assert grouped["n"].tolist() == [2, 3, 3]
@@ -215,14 +215,14 @@ def test_loo_helpers_reject_bad_input(school_loos):
     """A reference not among the models, labels of the wrong length, fewer than two models
     and a fit without a log-likelihood raise errors naming the argument."""
     with pytest.raises(ValueError, match="reference"):
-        diagnostics.elpd_differences(school_loos, reference="nope")
+        loo.elpd_differences(school_loos, reference="nope")
     with pytest.raises(ValueError, match="groups"):
-        diagnostics.elpd_differences(school_loos, reference="partial", groups=["a"])
+        loo.elpd_differences(school_loos, reference="partial", groups=["a"])
     with pytest.raises(TypeError, match="loos"):
-        diagnostics.loo_table({"partial": school_loos["partial"]})
+        loo.loo_table({"partial": school_loos["partial"]})
     empty = xr.DataTree.from_dict({"posterior": xr.Dataset({"mu": (("chain", "draw"), [[0.0]])})})
     with pytest.raises(ValueError, match="log_likelihood"):
-        diagnostics.compute_loo({"bad": empty})
+        loo.compute_loo({"bad": empty})
 
 
 # --------------------------------------------------------------------------- group log-likelihoods
@@ -251,7 +251,7 @@ def test_group_log_likelihood_sums_within_groups():
     """Each group's value is the sum of its observations' pointwise log-likelihoods, draw by
     draw; groups come out sorted."""
     fit = fake_fit(np.random.default_rng(1))
-    tree = diagnostics.group_log_likelihood(fit, GROUPS)
+    tree = loo.group_log_likelihood(fit, GROUPS)
     summed = tree.log_likelihood["y"]
     assert summed.dims == ("chain", "draw", "group")
     assert summed["group"].values.tolist() == ["a", "b", "c"]
@@ -268,7 +268,7 @@ def test_marginal_group_log_likelihood_is_multivariate_normal():
     MultivariateNormal(mu 1, sigma^2 I + tau^2 1 1'), as computed by scipy; fixed numbers may
     replace posterior variables (tau = 0 gives independent Normals)."""
     fit = fake_fit(np.random.default_rng(2), n_draws=5)
-    tree = diagnostics.marginal_group_log_likelihood(fit, VALUES, GROUPS)
+    tree = loo.marginal_group_log_likelihood(fit, VALUES, GROUPS)
     post = fit.posterior
     for chain in range(2):
         for draw in range(5):
@@ -279,7 +279,7 @@ def test_marginal_group_log_likelihood_is_multivariate_normal():
                 expected = stats.multivariate_normal(np.full(values.size, mu), cov).logpdf(values)
                 got = float(tree.log_likelihood["y"].sel(group=label)[chain, draw])
                 assert got == pytest.approx(expected, rel=1e-10)
-    fixed = diagnostics.marginal_group_log_likelihood(
+    fixed = loo.marginal_group_log_likelihood(
         fit, VALUES, GROUPS, mean=10.0, between_sd=0.0
     ).log_likelihood["y"]
     sigma = fit.posterior["sigma"].values
@@ -291,11 +291,11 @@ def test_marginal_group_log_likelihood_bad_input():
     """Unknown variable names, mismatched lengths and all-constant inputs raise ValueError."""
     fit = fake_fit(np.random.default_rng(3))
     with pytest.raises(ValueError, match="mean"):
-        diagnostics.marginal_group_log_likelihood(fit, VALUES, GROUPS, mean="alpha")
+        loo.marginal_group_log_likelihood(fit, VALUES, GROUPS, mean="alpha")
     with pytest.raises(ValueError, match=r"^groups must give one label per observation"):
-        diagnostics.marginal_group_log_likelihood(fit, VALUES[:3], GROUPS)
+        loo.marginal_group_log_likelihood(fit, VALUES[:3], GROUPS)
     with pytest.raises(ValueError, match="posterior variable"):
-        diagnostics.marginal_group_log_likelihood(
+        loo.marginal_group_log_likelihood(
             fit, VALUES, GROUPS, mean=1.0, between_sd=1.0, residual_sd=1.0
         )
 
@@ -305,13 +305,13 @@ def test_datatree_from_draws_log_likelihood():
     posterior has one chain, and observed_data holds y."""
     y, sigma = np.array([1.0, -2.0, 4.0]), np.array([1.0, 2.0, 0.5])
     draws = {"theta": np.random.default_rng(4).normal(0, 2, (30, 3)), "mu": np.zeros(30)}
-    tree = diagnostics.datatree_from_draws(draws, y=y, sigma=sigma, groups=["a", "b", "c"])
+    tree = loo.datatree_from_draws(draws, y=y, sigma=sigma, groups=["a", "b", "c"])
     expected = stats.norm.logpdf(y, draws["theta"], sigma)
     np.testing.assert_allclose(tree.log_likelihood["y"].values[0], expected, rtol=1e-12)
     assert tree.posterior.sizes["chain"] == 1 and tree.posterior["mu"].dims == ("chain", "draw")
     np.testing.assert_array_equal(tree.observed_data["y"].values, y)
     with pytest.raises(ValueError, match="theta"):
-        diagnostics.datatree_from_draws({"mu": np.zeros(3)}, y=y, sigma=sigma)
+        loo.datatree_from_draws({"mu": np.zeros(3)}, y=y, sigma=sigma)
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -368,7 +368,7 @@ def test_simulate_grouped_bad_input():
 def test_loo_comparison_plot_draws_each_model_at_its_difference(school_loos):
     """One point per model at (elpd_diff, row), best on top, bars of 1 and 2 dse, tick labels
     naming the models with their weights; nothing is shown."""
-    table = diagnostics.loo_table(school_loos)
+    table = loo.loo_table(school_loos)
     ax = plots.loo_comparison(table)
     points = ax.lines[0].get_xydata()
     np.testing.assert_allclose(points[:, 0], table["elpd_diff"])
@@ -386,9 +386,7 @@ def test_loo_comparison_plot_draws_each_model_at_its_difference(school_loos):
 
 def test_elpd_by_group_plot_one_series_per_model(school_loos):
     """One scatter per model column, at (n, difference), and a log x axis."""
-    differences = diagnostics.elpd_differences(
-        school_loos, reference="partial", groups=list("aabbbccc")
-    )
+    differences = loo.elpd_differences(school_loos, reference="partial", groups=list("aabbbccc"))
     ax = plots.elpd_by_group(differences)
     assert len(ax.collections) == 2
     for collection, model in zip(ax.collections, ["complete", "none"], strict=True):
@@ -427,7 +425,7 @@ def test_partial_pooling_ranks_first_on_the_large_study_for_most_seeds(mcmc_seed
                 model, random_seed=mcmc_seed + data_seed, target_accept=0.95
             )
             assert_converged(fits[pooling])
-        table = diagnostics.loo_table(diagnostics.compute_loo(fits))
+        table = loo.loo_table(loo.compute_loo(fits))
         first += table.index[0] == "partial"
         complete = table.loc["complete"]
         decisive += bool(
