@@ -28,6 +28,10 @@ __all__ = [
     "load_dyestuff2",
     "load_efron_morris",
     "load_eight_schools",
+    "load_pastes",
+    "load_penicillin",
+    "load_radon",
+    "load_sleepstudy",
     "simulate_free_throws",
     "simulate_grouped",
     "simulate_hospitals",
@@ -704,4 +708,172 @@ def simulate_grouped(
         grand_mean=grand_mean,
         tau=tau,
         sigma=sigma,
+    )
+
+
+# --------------------------------------------------------------------------- multilevel data
+
+
+def _load_grouped_table(
+    filename: str, *, rows: int, columns: dict[str, type], groups: tuple[str, ...]
+) -> pd.DataFrame:
+    """A shipped table checked for its columns, size and completeness, with ``columns``'
+    types and each of ``groups`` as a categorical whose categories are the sorted labels."""
+    frame = _read_dataset(filename)
+    if list(frame.columns) != list(columns) or len(frame) != rows or frame.isna().any(axis=None):
+        raise ValueError(
+            f"companion/datasets/{filename} is damaged: expected {rows} complete rows with "
+            f"columns {list(columns)}, got {len(frame)} rows with columns {list(frame.columns)}"
+        )
+    frame = frame.astype(columns)
+    for column in groups:
+        frame[column] = pd.Categorical(frame[column], categories=sorted(frame[column].unique()))
+    return frame
+
+
+def load_sleepstudy() -> pd.DataFrame:
+    """Load the sleep-deprivation study: reaction times of 18 subjects over 10 days.
+
+    Belenky et al. (2003) restricted their subjects to 3 hours of sleep a night from day 1
+    on (day 0 is the baseline after normal sleep) and recorded each subject's average
+    reaction time in a psychomotor vigilance test every day: the example of correlated
+    random intercepts and slopes in lme4 (``Reaction ~ Days + (Days | Subject)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        180 rows (18 subjects x days 0..9) with columns ``subject`` (categorical, the
+        subject numbers "308".."372"), ``days`` (int, days of sleep deprivation) and
+        ``reaction`` (average reaction time, ms).
+
+    References
+    ----------
+    Belenky, G. et al. (2003). Patterns of performance degradation and restoration during
+    sleep restriction and subsequent recovery: a sleep dose-response study. *Journal of
+    Sleep Research* 12, 1-12; distributed with the R package lme4 as ``sleepstudy`` (Bates
+    et al. 2015, *Journal of Statistical Software* 67(1), Section 1.1). Sources and checks:
+    ``companion/datasets/README.md``; the chapter "Beyond one intercept".
+
+    Examples
+    --------
+    >>> sleep = load_sleepstudy()
+    >>> sleep.shape, sleep["subject"].nunique(), int(sleep["days"].max())
+    ((180, 3), 18, 9)
+    """
+    return _load_grouped_table(
+        "sleepstudy.csv",
+        rows=180,
+        columns={"subject": str, "days": int, "reaction": float},
+        groups=("subject",),
+    )
+
+
+def load_penicillin() -> pd.DataFrame:
+    """Load the penicillin assay: inhibition zones of 6 samples on each of 24 plates.
+
+    Every plate carries all six samples, so plate and sample are *crossed* groupings: lme4's
+    ``diameter ~ 1 + (1|plate) + (1|sample)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        144 rows with columns ``plate`` (categorical, "a".."x"), ``sample`` (categorical,
+        "A".."F") and ``diameter`` (float, mm, of the zone of inhibition of growth).
+
+    References
+    ----------
+    Davies, O. L. and Goldsmith, P. L. (eds) (1972). *Statistical Methods in Research and
+    Production*, 4th ed., Oliver and Boyd, Section 6.6; distributed with lme4 as
+    ``Penicillin``; Bates (2010), *lme4: Mixed-effects modeling with R*, Section 2.1.
+    Sources and checks: ``companion/datasets/README.md``.
+
+    Examples
+    --------
+    >>> penicillin = load_penicillin()
+    >>> penicillin.shape, penicillin["plate"].nunique(), penicillin["sample"].nunique()
+    ((144, 3), 24, 6)
+    """
+    return _load_grouped_table(
+        "penicillin.csv",
+        rows=144,
+        columns={"plate": str, "sample": str, "diameter": float},
+        groups=("plate", "sample"),
+    )
+
+
+def load_pastes() -> pd.DataFrame:
+    """Load the paste-strength data: two assays of each of 3 casks from each of 10 batches.
+
+    Casks are *nested* in batches: cask "a" of batch "A" and cask "a" of batch "B" are
+    different casks, which the column ``sample`` ("A:a", ...) names; lme4's
+    ``strength ~ 1 + (1|batch/cask)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        60 rows with columns ``batch`` (categorical, "A".."J"), ``cask`` (categorical,
+        "a".."c", the cask within its batch), ``sample`` (categorical, "A:a".."J:c", the
+        30 casks) and ``strength`` (float, paste strength).
+
+    References
+    ----------
+    Davies, O. L. and Goldsmith, P. L. (eds) (1972). *Statistical Methods in Research and
+    Production*, 4th ed., Oliver and Boyd, Section 6.5; distributed with lme4 as
+    ``Pastes``; Bates (2010), *lme4: Mixed-effects modeling with R*, Section 2.2.
+    Sources and checks: ``companion/datasets/README.md``.
+
+    Examples
+    --------
+    >>> pastes = load_pastes()
+    >>> pastes.shape, pastes["batch"].nunique(), pastes["sample"].nunique()
+    ((60, 4), 10, 30)
+    """
+    return _load_grouped_table(
+        "pastes.csv",
+        rows=60,
+        columns={"batch": str, "cask": str, "sample": str, "strength": float},
+        groups=("batch", "cask", "sample"),
+    )
+
+
+def load_radon() -> pd.DataFrame:
+    """Load Gelman & Hill's Minnesota radon data: 919 houses in 85 counties.
+
+    The radon survey's measurements in Minnesota with the county's soil uranium, the
+    running example of Gelman & Hill (2007), Chapters 12-13: no, complete and partial
+    pooling by county, a house-level predictor (the floor measured) and a county-level one
+    (uranium).
+
+    Returns
+    -------
+    pandas.DataFrame
+        919 rows with columns ``county`` (categorical: the 85 county names in capitals, in
+        alphabetical order, which is Gelman & Hill's county index 1..85), ``floor`` (int:
+        0 when measured in the basement, 1 on the first floor), ``log_radon`` (float: log
+        of the radon level in pCi/L, a level of 0 entered as 0.1 as in Gelman & Hill) and
+        ``log_uranium`` (float: log of the county's soil uranium in ppm, the same for every
+        house of a county).
+
+    References
+    ----------
+    Gelman, A. and Hill, J. (2007). *Data Analysis Using Regression and
+    Multilevel/Hierarchical Models*, Cambridge University Press, Sections 12.2-12.6; Price,
+    P. N., Nero, A. V. and Gelman, A. (1996). Bayesian prediction of mean indoor radon
+    concentrations for Minnesota counties. *Health Physics* 71(6), 922-936; as distributed
+    with the R package HLMdiag (``radon``). Sources and checks:
+    ``companion/datasets/README.md``; the chapter "Beyond one intercept".
+
+    Examples
+    --------
+    >>> radon = load_radon()
+    >>> radon.shape, radon["county"].nunique()
+    ((919, 4), 85)
+    >>> int(radon["county"].value_counts()["ST LOUIS"])
+    116
+    """
+    return _load_grouped_table(
+        "radon.csv",
+        rows=919,
+        columns={"county": str, "floor": int, "log_radon": float, "log_uranium": float},
+        groups=("county",),
     )
