@@ -29,7 +29,7 @@ system-test:  ## Install (or name) the system tools the tests need: also bubblew
 
 book: system-book $(STAMP)  ## Execute every chapter and build the HTML book into _build/html
 	$(BIN)/python -m coursetools.book launch-notebooks
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python -m coursetools.book build . -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 launch-notebooks: $(STAMP)  ## Write book/<chapter>.ipynb, the notebooks Colab/Binder launch
@@ -40,7 +40,7 @@ release-check: $(STAMP)  ## Fail while _config.yml's repository.url is the place
 
 book-student: $(STAMP)  ## Build the student edition (no solutions) into _build/student/_build/html
 	$(BIN)/python -m coursetools.book student-config _build/student/_config.yml
-	$(BIN)/jupyter-book build . --config _build/student/_config.yml --path-output _build/student -W -n --keep-going
+	$(BIN)/python -m coursetools.book build . --config _build/student/_config.yml --path-output _build/student -W -n --keep-going
 	@! grep -rlE 'class="[^"]*\bsolution\b' _build/student/_build/html --include='*.html' \
 	  || { echo "error: solutions in the student edition (files above)"; exit 1; }
 	BOOK_HTML=_build/student/_build/html BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider -q tests/test_browser.py

@@ -304,3 +304,70 @@ def test_a_tiny_book_reexecutes_after_a_module_change_and_only_then(tmp_path):
     assert [cache.name for cache in caches] == [
         book.execution_key(tmp_path, ["tinymod", "requirements.lock"])
     ]
+
+
+PARALLEL_CHAPTER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# Chapter {number}
+
+```{{code-cell}}
+import os
+
+CHAPTER = {number}  # jupyter-cache would answer chapters of the same code from one run
+with open("executions.log", "a") as log:
+    log.write(f"{{os.getppid()}}\\n")
+```
+"""
+
+
+def test_interleaving_gives_each_reader_every_other_document():
+    """Sphinx hands each reader process a contiguous slice: round-robin order spreads the
+    chapters over the slices."""
+    names = [f"chapter{number}" for number in range(7)]
+    docnames = list(reversed(names))
+    book._interleave_for_parallel_read(types.SimpleNamespace(parallel=2), None, docnames)
+    assert docnames == names[0::2] + names[1::2]
+    book._interleave_for_parallel_read(types.SimpleNamespace(parallel=1), None, docnames)
+    assert docnames == names
+
+
+@pytest.mark.slow
+def test_chapters_execute_in_parallel_readers_and_then_come_from_the_cache(tmp_path):
+    """Six chapters built by ``python -m coursetools.book build --jobs 2`` with warnings as
+    errors (Sphinx warns when it falls back to a serial read): the chapters' kernels have
+    several parents, the reader processes (a serial read has one, the main process); a
+    second build executes nothing."""
+    (tmp_path / "_config.yml").write_text(TINY_CONFIG.replace("tinymod", "companion"))
+    chapters = [f"chapter{number}" for number in range(6)]
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: index\nchapters:\n"
+        + "".join(f"- file: {name}\n" for name in chapters)
+    )
+    (tmp_path / "index.md").write_text("# Index\n")
+    for number, name in enumerate(chapters):
+        (tmp_path / f"{name}.md").write_text(PARALLEL_CHAPTER.format(number=number))
+
+    def build() -> list[str]:
+        completed = subprocess.run(
+            [sys.executable, "-m", "coursetools.book", "build", "--jobs", "2", ".", "-W", "-n"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+        log = tmp_path / "executions.log"
+        return log.read_text().split() if log.exists() else []
+
+    parents = build()
+    assert len(parents) == len(chapters) and len(set(parents)) > 1
+    assert build() == parents  # nothing changed: every chapter comes from the cache
