@@ -67,6 +67,26 @@ def _interval_table(frame: pd.DataFrame, argument: str, *, keys: Sequence[str]) 
     return frame
 
 
+def _interval_bars(
+    ax: Axes,
+    position: ArrayLike,
+    mean: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
+    *,
+    horizontal: bool = False,
+    **style,
+):
+    """Draw each mean as a point with a bar from ``lower`` to ``upper``, at ``position`` on
+    the other axis (x for vertical bars, y for horizontal ones); return the errorbar
+    container. ``style`` goes to :meth:`matplotlib.axes.Axes.errorbar`."""
+    mean = np.asarray(mean, dtype=float)
+    extent = [mean - np.asarray(lower, dtype=float), np.asarray(upper, dtype=float) - mean]
+    if horizontal:
+        return ax.errorbar(mean, position, xerr=extent, fmt="o", **style)
+    return ax.errorbar(position, mean, yerr=extent, fmt="o", **style)
+
+
 def _number_series(values, argument: str) -> pd.Series:
     """A mapping or Series of finite numbers as a float Series."""
     if not isinstance(values, Mapping | pd.Series):
@@ -153,11 +173,12 @@ def pooling_comparison(
                 )
         rows = intervals[intervals["pooling"] == pooling]
         x = rows["group"].map(position).to_numpy(dtype=float) - 0.1
-        ax.errorbar(
+        _interval_bars(
+            ax,
             x,
             rows["mean"],
-            yerr=[rows["mean"] - rows["lower"], rows["upper"] - rows["mean"]],
-            fmt="o",
+            rows["lower"],
+            rows["upper"],
             color="C0",
             capsize=3,
             label="posterior mean and interval",
@@ -308,15 +329,13 @@ def forest(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.45 * len(groups) + 1.2), layout="constrained")
     rows = np.arange(len(groups))[::-1].astype(float)
-    means = intervals["mean"].to_numpy(dtype=float)
-    ax.errorbar(
-        means,
+    _interval_bars(
+        ax,
         rows,
-        xerr=[
-            means - intervals["lower"].to_numpy(dtype=float),
-            intervals["upper"].to_numpy(dtype=float) - means,
-        ],
-        fmt="o",
+        intervals["mean"],
+        intervals["lower"],
+        intervals["upper"],
+        horizontal=True,
         color="C0",
         elinewidth=2.5,
         capsize=0,
@@ -758,15 +777,12 @@ def interval_comparison(
     for index, (label, frame) in enumerate(intervals.items()):
         table = frame.assign(group=frame["group"].astype(str)).set_index("group").loc[groups]
         x = np.arange(len(groups)) + (index - (len(frames) - 1) / 2) * width
-        means = table["mean"].to_numpy(dtype=float)
-        ax.errorbar(
+        _interval_bars(
+            ax,
             x,
-            means,
-            yerr=[
-                means - table["lower"].to_numpy(dtype=float),
-                table["upper"].to_numpy(dtype=float) - means,
-            ],
-            fmt="o",
+            table["mean"],
+            table["lower"],
+            table["upper"],
             color=f"C{index}",
             capsize=3,
             label=str(label),
