@@ -30,8 +30,11 @@ def _checked_options(
     chains: int,
     target_accept: float,
     log_likelihood: bool,
-) -> tuple[int, int, int]:
-    """Check the sampler options (errors name the argument); apply the fast mode's cap."""
+) -> dict[str, int]:
+    """Check the sampler options (errors name the argument); apply the fast mode's cap.
+
+    Returns the run's ``draws``, ``tune``, ``chains`` and ``cores`` (one per chain, at most
+    the machine's), keyword arguments that pm.sample and nutpie.sample share."""
     if not isinstance(log_likelihood, bool):
         raise TypeError(f"log_likelihood must be True or False, got {log_likelihood!r}")
     if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
@@ -49,7 +52,8 @@ def _checked_options(
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
     if fast_mode():
         draws, tune = min(draws, _FAST_CAP), min(tune, _FAST_CAP)
-    return draws, int(tune), chains
+    cores = min(chains, os.cpu_count() or 1)
+    return {"draws": draws, "tune": int(tune), "chains": chains, "cores": cores}
 
 
 def _nutpie_installed() -> bool:
@@ -107,16 +111,11 @@ def sample(
         raise ValueError(f"sampler must be 'auto', 'nutpie' or 'pymc'; got {sampler!r}")
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}")
-    draws, tune, chains = _checked_options(
-        random_seed, draws, tune, chains, target_accept, log_likelihood
-    )
+    run = _checked_options(random_seed, draws, tune, chains, target_accept, log_likelihood)
     if sampler == "auto":
         sampler = "nutpie" if _nutpie_installed() else "pymc"
     idata = pm.sample(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=min(chains, os.cpu_count() or 1),
+        **run,
         random_seed=random_seed,
         nuts_sampler=sampler,
         nuts={"target_accept": target_accept},
@@ -181,18 +180,13 @@ class CompiledModel:
         import nutpie
         from pymc.backends.arviz import patch_nutpie_idata
 
-        draws, tune, chains = _checked_options(
-            random_seed, draws, tune, chains, target_accept, log_likelihood
-        )
+        run = _checked_options(random_seed, draws, tune, chains, target_accept, log_likelihood)
         # The seed pm.sample hands to nutpie, so that both routes give the same draws.
-        seed = int(np.random.default_rng(random_seed).spawn(chains)[0].integers(2**30))
+        seed = int(np.random.default_rng(random_seed).spawn(run["chains"])[0].integers(2**30))
         start = time.time()
         idata = nutpie.sample(
             self._compiled,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=min(chains, os.cpu_count() or 1),
+            **run,
             seed=seed,
             save_warmup=False,
             progress_bar=False,
