@@ -183,3 +183,83 @@ def as_count_array(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
     if np.any(too_large):
         raise ValueError(f"{name} must be counts below 2**63 (int64), got maximum {array.max()!r}")
     return array.astype(np.int64)
+
+
+def random_generator(value: object, name: str) -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` for ``value``: a Generator, returned as it
+    is, or a seed for :func:`numpy.random.default_rng`: an int >= 0, a sequence of them, a
+    :class:`numpy.random.SeedSequence` or a bit generator.
+
+    None is refused (fresh entropy on every call would make a result irreproducible), and so
+    are booleans, floats (even whole ones), strings, legacy ``RandomState`` objects and
+    nested sequences, each with an error naming ``name``.
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, np.random.SeedSequence | np.random.BitGenerator):
+        return np.random.default_rng(value)
+    expected = f"{name} must be a numpy.random.Generator, an int seed >= 0 or a sequence of them"
+    seed = value.tolist() if isinstance(value, np.ndarray) else value
+    entries = list(seed) if isinstance(seed, list | tuple) else [seed]
+    for entry in entries:
+        if isinstance(entry, bool | np.bool_) or not isinstance(entry, int | np.integer):
+            raise TypeError(f"{expected}, got {value!r}")
+        if entry < 0:
+            raise ValueError(f"{expected}, got {value!r}")
+    if isinstance(seed, list | tuple):
+        return np.random.default_rng([int(entry) for entry in entries])
+    return np.random.default_rng(int(seed))
+
+
+# ---------------------------------------------------------------------- model settings
+# Shared by the PyMC builders (companion.models) and the exact posteriors (companion.exact),
+# so that both refuse the same input with the same message.
+
+
+def normal_hyperpriors(
+    mu_prior_mean: float, mu_prior_sd: float, tau_prior_sd: float
+) -> tuple[float, float, float]:
+    """The settings of mu ~ Normal(mu_prior_mean, mu_prior_sd) and tau ~
+    HalfNormal(tau_prior_sd), checked: a finite mean and two finite sds > 0."""
+    return (
+        finite_scalar(mu_prior_mean, "mu_prior_mean"),
+        positive_scalar(mu_prior_sd, "mu_prior_sd"),
+        positive_scalar(tau_prior_sd, "tau_prior_sd"),
+    )
+
+
+def frozen_continuous(value: object, name: str) -> object:
+    """Return ``value`` if it is a frozen scipy.stats continuous distribution (a prior such
+    as ``scipy.stats.halfnorm(scale=10)``), else raise a TypeError naming ``name``."""
+    from scipy import stats  # here, so that importing the NumPy-only modules stays light
+
+    if not isinstance(getattr(value, "dist", None), stats.rv_continuous):
+        raise TypeError(
+            f"{name} must be a frozen scipy.stats continuous distribution, such as "
+            f"scipy.stats.halfnorm(scale=10), got {value!r}"
+        )
+    return value
+
+
+def exposure_per_count(exposure: ArrayLike, n_counts: int) -> np.ndarray:
+    """Exposures e_j > 0, exactly one per count (no broadcasting of a single value)."""
+    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
+    if exposure.size != n_counts:
+        raise ValueError(
+            f"exposure must have one entry per count ({n_counts}), got {exposure.size}"
+        )
+    return exposure
+
+
+def trials_for(successes: np.ndarray, trials: np.ndarray) -> None:
+    """Raise unless ``trials`` (checked counts) has one entry per entry of ``successes``,
+    every entry at least 1 and at least the successes of its group."""
+    if trials.size != successes.size:
+        raise ValueError(
+            f"trials must have one entry per entry of successes ({successes.size}), "
+            f"got {trials.size}"
+        )
+    if np.any(trials < 1):
+        raise ValueError("trials must be at least 1 for every group")
+    if np.any(successes > trials):
+        raise ValueError("successes must not exceed trials in any group")

@@ -25,10 +25,13 @@ from companion._checks import (
     as_count_array,
     as_finite_array,
     as_positive_array,
-    finite_scalar,
+    exposure_per_count,
+    frozen_continuous,
+    normal_hyperpriors,
     positive_integer,
     positive_scalar,
     same_length,
+    trials_for,
 )
 
 __all__ = [
@@ -93,11 +96,7 @@ def _tau_prior(tau_prior: Any) -> tuple[type, dict[str, float]]:
     :func:`companion.exact.normal_hierarchy` integrates over. Returned as the PyMC
     distribution and its parameters, for :func:`_tau` to add to a model.
     """
-    if not isinstance(getattr(tau_prior, "dist", None), stats.rv_continuous):
-        raise TypeError(
-            "tau_prior must be a frozen scipy.stats distribution such as "
-            f"scipy.stats.halfnorm(scale=10), got {tau_prior!r}"
-        )
+    frozen_continuous(tau_prior, "tau_prior")
     name = tau_prior.dist.name
     try:
         with np.errstate(all="ignore"):  # NaN or infinite parameters are reported below
@@ -158,10 +157,12 @@ def _hyperpriors(
 ) -> dict[str, Any]:
     """Checked hyperprior settings, as :func:`_group_means` takes them; ``tau_prior_sd`` is
     checked even when ``tau_prior`` replaces it."""
-    tau_prior_sd = positive_scalar(tau_prior_sd, "tau_prior_sd")
+    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
+        mu_prior_mean, mu_prior_sd, tau_prior_sd
+    )
     return {
-        "mu_prior_mean": finite_scalar(mu_prior_mean, "mu_prior_mean"),
-        "mu_prior_sd": positive_scalar(mu_prior_sd, "mu_prior_sd"),
+        "mu_prior_mean": mu_prior_mean,
+        "mu_prior_sd": mu_prior_sd,
         "tau_prior": _tau_prior(
             stats.halfnorm(scale=tau_prior_sd) if tau_prior is None else tau_prior
         ),
@@ -784,11 +785,7 @@ def hierarchical_poisson(
     ['mu', 'rate', 'tau', 'theta', 'theta_offset', 'y']
     """
     counts = _counts(counts, "counts", ndim=1)
-    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
-    if exposure.size != counts.size:
-        raise ValueError(
-            f"exposure must have one entry per count ({counts.size}), got {exposure.size}"
-        )
+    exposure = exposure_per_count(exposure, counts.size)
     model, theta = _link_scale_model(
         _group_labels(groups, counts.size, "count"),
         parameterization=parameterization,
@@ -864,15 +861,7 @@ def hierarchical_binomial(
     """
     successes = _counts(successes, "successes", ndim=1)
     trials = _counts(trials, "trials", ndim=1)
-    if trials.size != successes.size:
-        raise ValueError(
-            f"trials must have one entry per entry of successes ({successes.size}), "
-            f"got {trials.size}"
-        )
-    if np.any(trials < 1):
-        raise ValueError("trials must be at least 1 for every group")
-    if np.any(successes > trials):
-        raise ValueError("successes must not exceed trials in any group")
+    trials_for(successes, trials)
     model, theta = _link_scale_model(
         _group_labels(groups, successes.size, "group"),
         parameterization=parameterization,

@@ -28,6 +28,33 @@ __all__ = [
 ]
 
 
+def _precision_weighted_mean(
+    values: np.ndarray,
+    variances: np.ndarray,
+    *,
+    prior_mean: float | None = None,
+    prior_variance: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The precision-weighted mean along the last axis, and the total precision.
+
+    sum(w_j y_j) / sum(w_j) with w_j = 1 / variances_j: the posterior mean of a common mean
+    mu of observations y_j ~ Normal(mu, sqrt(variances_j)) under a flat prior, or, with
+    ``prior_mean`` and ``prior_variance``, under the prior Normal(m0, sqrt(v0)), which counts
+    as one more observation (BDA3 eq. 2.12 and 5.20). The total precision is 1 / Var(mu | y).
+    The one place where the course computes it: :func:`pooled_mean`, :func:`james_stein`,
+    :func:`empirical_bayes_tau` and :mod:`companion.exact` call it, unchecked (callers check
+    their input).
+    """
+    precision = 1.0 / variances
+    total = np.sum(precision, axis=-1)
+    weighted = np.sum(precision * values, axis=-1)
+    if prior_variance is not None:
+        prior_precision = 1.0 / prior_variance
+        total = total + prior_precision
+        weighted = weighted + prior_precision * prior_mean
+    return weighted / total, total
+
+
 def pooled_mean(y: ArrayLike, sigma: ArrayLike) -> tuple[float, float]:
     """Complete pooling: the precision-weighted mean of the group estimates.
 
@@ -56,8 +83,8 @@ def pooled_mean(y: ArrayLike, sigma: ArrayLike) -> tuple[float, float]:
     sigma = as_positive_array(sigma, "sigma", allow_bool=False)
     same_length([y, sigma], ["y", "sigma"])
     y, sigma = np.broadcast_arrays(y, sigma)
-    weights = 1.0 / sigma**2
-    return float(np.sum(weights * y) / np.sum(weights)), float(1.0 / np.sqrt(np.sum(weights)))
+    mean, precision = _precision_weighted_mean(y, sigma**2)
+    return float(mean), float(1.0 / np.sqrt(precision))
 
 
 def shrinkage_factor(sigma: ArrayLike, tau: float) -> np.ndarray:
@@ -222,7 +249,7 @@ def james_stein(
         raise TypeError(f"positive_part must be True or False, got {positive_part!r}")
     y, sigma2 = np.broadcast_arrays(y, sigma2)
     if target is None:
-        center = float(np.sum(y / sigma2) / np.sum(1.0 / sigma2))
+        center = float(_precision_weighted_mean(y, sigma2)[0])
         constant = y.size - 3
     else:
         center = finite_scalar(target, "target")
@@ -293,9 +320,8 @@ def empirical_bayes_tau(
         raise ValueError(f"estimating tau needs at least 2 groups; y has {y.size}")
     y, sigma = np.broadcast_arrays(y, sigma)
     if method == "moments":
+        center, total = _precision_weighted_mean(y, sigma**2)
         precision = 1.0 / sigma**2
-        total = np.sum(precision)
-        center = np.sum(precision * y) / total
         q = np.sum(precision * (y - center) ** 2)
         # sum(v) - sum(v**2) / sum(v) = sum_j v_j (sum of the other v_i) / sum(v): the
         # sums of the others come from prefix and suffix sums, never from total - v_j,
@@ -313,7 +339,7 @@ def _profile_log_likelihood(variance: np.ndarray, y: np.ndarray, sigma: np.ndarr
     """log p(y | mu_hat, tau) up to a constant at each tau**2 (mu at its weighted mean)."""
     total = sigma**2 + np.asarray(variance, dtype=float)[..., None]
     weights = 1.0 / total
-    center = np.sum(weights * y, axis=-1) / np.sum(weights, axis=-1)
+    center = _precision_weighted_mean(y, total)[0]
     squares = np.sum(weights * (y - center[..., None]) ** 2, axis=-1)
     return -0.5 * (np.sum(np.log(total), axis=-1) + squares)
 
@@ -326,7 +352,7 @@ def _profile_score(variance: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> np
     """
     total = sigma**2 + np.asarray(variance, dtype=float)[..., None]
     weights = 1.0 / total
-    center = np.sum(weights * y, axis=-1) / np.sum(weights, axis=-1)
+    center = _precision_weighted_mean(y, total)[0]
     return 0.5 * np.sum(weights**2 * ((y - center[..., None]) ** 2 - total), axis=-1)
 
 

@@ -24,6 +24,11 @@ HELPERS = {
     "_checks.same_length",
     "_checks.probabilities",
     "_checks.as_count_array",
+    "_checks.random_generator",
+    "_checks.normal_hyperpriors",
+    "_checks.frozen_continuous",
+    "_checks.exposure_per_count",
+    "_checks.trials_for",
 }
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True)
@@ -146,3 +151,87 @@ def test_as_real_array_dimensions(ndim):
     np.testing.assert_array_equal(_checks.as_real_array(good, "m", ndim=ndim), good)
     with pytest.raises(ValueError, match="m must be"):
         _checks.as_real_array(np.ones((2,) * (3 - ndim)), "m", ndim=ndim)
+
+
+@FAST
+@given(
+    st.one_of(
+        st.integers(0, 2**70),
+        st.lists(st.integers(0, 2**40), max_size=4),
+        st.tuples(st.integers(0, 9), st.integers(0, 9)),
+    )
+)
+def test_random_generator_seeds_like_default_rng(seed):
+    """An int seed >= 0 or a sequence of them gives the stream of numpy's default_rng for
+    that seed; a Generator comes back as it is."""
+    expected = np.random.default_rng(seed).random(3)
+    np.testing.assert_array_equal(_checks.random_generator(seed, "rng").random(3), expected)
+    generator = np.random.default_rng(1)
+    assert _checks.random_generator(generator, "rng") is generator
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (None, TypeError),
+        (True, TypeError),
+        (1.0, TypeError),
+        (np.float64(2.0), TypeError),
+        ("1", TypeError),
+        ([1, "2"], TypeError),
+        ([[1]], TypeError),
+        (np.random.RandomState(1), TypeError),
+        (-1, ValueError),
+        ([1, -2], ValueError),
+    ],
+)
+def test_random_generator_refuses_what_is_not_a_seed(value, error):
+    """None (fresh entropy every call), booleans, floats, strings, nested sequences, legacy
+    RandomState and negative seeds are refused, naming the argument."""
+    with pytest.raises(error, match=r"^seed must be a numpy.random.Generator"):
+        _checks.random_generator(value, "seed")
+
+
+@FAST
+@given(
+    st.sampled_from(["mu_prior_mean", "mu_prior_sd", "tau_prior_sd"]),
+    st.sampled_from([math.nan, math.inf, "1", None, True, -1.0, 0.0]),
+)
+def test_normal_hyperpriors_name_the_bad_setting(name, value):
+    """The mean must be finite and the two sds finite and > 0; the error names the setting
+    (a negative or zero mean is fine)."""
+    settings_ = {"mu_prior_mean": 0.0, "mu_prior_sd": 1.0, "tau_prior_sd": 2.0}
+    if name == "mu_prior_mean" and value in (-1.0, 0.0):
+        assert _checks.normal_hyperpriors(**(settings_ | {name: value}))[0] == value
+        return
+    with pytest.raises((TypeError, ValueError), match=rf"^{name}\b"):
+        _checks.normal_hyperpriors(**(settings_ | {name: value}))
+
+
+def test_frozen_continuous_accepts_only_frozen_continuous_laws():
+    """A frozen continuous scipy law is returned; the family itself, a discrete law or a
+    number are refused, naming the argument."""
+    from scipy import stats
+
+    prior = stats.halfnorm(scale=3.0)
+    assert _checks.frozen_continuous(prior, "tau_prior") is prior
+    for bad in (stats.halfnorm, stats.poisson(2.0), 3.0, None):
+        with pytest.raises(TypeError, match=r"^tau_prior must be a frozen scipy.stats"):
+            _checks.frozen_continuous(bad, "tau_prior")
+
+
+def test_exposures_and_trials():
+    """Exposures are positive and one per count (a single value is not broadcast); trials
+    are one per group, at least 1 and at least the successes."""
+    np.testing.assert_array_equal(_checks.exposure_per_count([1.0, 2.5], 2), [1.0, 2.5])
+    for bad, match in (([1.0], "one entry per count"), ([1.0, 0.0], "strictly positive")):
+        with pytest.raises(ValueError, match=rf"^exposure .*{match}"):
+            _checks.exposure_per_count(bad, 2)
+    _checks.trials_for(np.array([0, 3]), np.array([1, 3]))
+    for successes, trials, first in (
+        ([1, 2], [4], "trials"),
+        ([0, 1], [0, 2], "trials"),
+        ([5, 1], [4, 2], "successes"),
+    ):
+        with pytest.raises(ValueError, match=rf"^{first}\b"):
+            _checks.trials_for(np.array(successes), np.array(trials))

@@ -131,16 +131,6 @@ def memoized(function: Callable) -> Callable:
     return remembering
 
 
-def random_generator(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
-        raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {rng!r}")
-    if rng < 0:
-        raise ValueError(f"rng must be a numpy.random.Generator or an int seed >= 0, got {rng!r}")
-    return np.random.default_rng(int(rng))
-
-
 def normal_mixture_cdf(
     x: np.ndarray, means: np.ndarray, sds: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -20,10 +20,10 @@ from companion._checks import (
     positive_integer,
     positive_scalar,
     probabilities,
+    random_generator,
     same_length,
 )
 from companion.exact._common import (
-    random_generator,
     read_only,
 )
 
@@ -107,7 +107,7 @@ class ConjugatePosterior:
         dict
             ``{parameter: array of shape (n, *shape)}``.
         """
-        return {self.parameter: self._draw(positive_integer(n, "n"), random_generator(rng))}
+        return {self.parameter: self._draw(positive_integer(n, "n"), random_generator(rng, "rng"))}
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError

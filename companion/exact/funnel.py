@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from companion._checks import positive_integer
-from companion.exact._common import random_generator
+from companion._checks import positive_integer, random_generator
 
 __all__ = ["funnel_draws"]
 
@@ -42,7 +41,7 @@ def funnel_draws(n: int, *, dims: int = 9, rng: np.random.Generator | int) -> di
     """
     n = positive_integer(n, "n")
     dims = positive_integer(dims, "dims")
-    rng = random_generator(rng)
+    rng = random_generator(rng, "rng")
     v = rng.normal(0.0, 3.0, size=n)
     x = rng.normal(0.0, 1.0, size=(n, dims)) * np.exp(v / 2)[:, None]
     return {"v": v, "x": x}

@@ -15,9 +15,9 @@ from scipy import special, stats
 
 from companion._checks import (
     as_count_array,
-    as_positive_array,
-    finite_scalar,
-    positive_scalar,
+    exposure_per_count,
+    normal_hyperpriors,
+    trials_for,
 )
 from companion.exact._common import (
     LOG_CUTOFF,
@@ -278,11 +278,10 @@ def hierarchical_poisson(
     True
     """
     counts = as_count_array(counts, "counts", ndim=1).astype(float)
-    exposure = as_positive_array(exposure, "exposure", allow_bool=False)
-    if exposure.size != counts.size:
-        raise ValueError(
-            f"exposure must have one entry per count ({counts.size}), got {exposure.size}"
-        )
+    exposure = exposure_per_count(exposure, counts.size)
+    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
+        mu_prior_mean, mu_prior_sd, tau_prior_sd
+    )
     constant = counts * np.log(exposure) - special.gammaln(counts + 1)
 
     y, e, c = (a[:, None] for a in (counts, exposure, constant))
@@ -297,9 +296,9 @@ def hierarchical_poisson(
         (np.log((counts + 0.5) / exposure), 1.0 / (counts + 0.5)),
         response="rate",
         n_groups=counts.size,
-        mu_prior_mean=finite_scalar(mu_prior_mean, "mu_prior_mean"),
-        mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-        tau_prior_sd=positive_scalar(tau_prior_sd, "tau_prior_sd"),
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_prior_sd=tau_prior_sd,
     )
 
 
@@ -345,13 +344,10 @@ def hierarchical_binomial(
     """
     successes = as_count_array(successes, "successes", ndim=1).astype(float)
     trials = as_count_array(trials, "trials", ndim=1).astype(float)
-    if trials.size != successes.size:
-        raise ValueError(
-            f"trials must have one entry per entry of successes ({successes.size}), "
-            f"got {trials.size}"
-        )
-    if np.any(trials < 1) or np.any(successes > trials):
-        raise ValueError("trials must be at least 1 and at least successes in every group")
+    trials_for(successes, trials)
+    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
+        mu_prior_mean, mu_prior_sd, tau_prior_sd
+    )
     constant = (
         special.gammaln(trials + 1)
         - special.gammaln(successes + 1)
@@ -374,7 +370,7 @@ def hierarchical_binomial(
         ),
         response="p",
         n_groups=successes.size,
-        mu_prior_mean=finite_scalar(mu_prior_mean, "mu_prior_mean"),
-        mu_prior_sd=positive_scalar(mu_prior_sd, "mu_prior_sd"),
-        tau_prior_sd=positive_scalar(tau_prior_sd, "tau_prior_sd"),
+        mu_prior_mean=mu_prior_mean,
+        mu_prior_sd=mu_prior_sd,
+        tau_prior_sd=tau_prior_sd,
     )

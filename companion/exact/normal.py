@@ -27,9 +27,11 @@ from scipy import optimize, special, stats
 from companion._checks import (
     as_finite_array,
     finite_scalar,
+    frozen_continuous,
     positive_integer,
     positive_scalar,
     probabilities,
+    random_generator,
     same_length,
 )
 from companion.exact._common import (
@@ -38,10 +40,9 @@ from companion.exact._common import (
     memoized,
     normal_mixture_cdf,
     normal_mixture_quantile,
-    random_generator,
     solve_increasing,
 )
-from companion.shrinkage import partial_pooling
+from companion.shrinkage import _precision_weighted_mean, partial_pooling
 
 __all__ = ["NormalHierarchyPosterior", "normal_hierarchy"]
 
@@ -142,16 +143,15 @@ class NormalHierarchyPosterior:
         tau = np.asarray(tau, dtype=float)[:, None]
         variance = self.sigma**2 + tau**2  # Var(y_j | mu, tau)
         precision = 1.0 / variance
-        total_precision = precision.sum(axis=1)
-        weighted_sum = (precision * self.y).sum(axis=1)
         log_det = np.log(variance).sum(axis=1)
+        prior_variance = None
         if self.mu_prior_sd is not None:
             # The Normal prior on mu acts as one more observation m0 with variance s0**2.
-            prior_precision = 1.0 / self.mu_prior_sd**2
-            total_precision = total_precision + prior_precision
-            weighted_sum = weighted_sum + prior_precision * self.mu_prior_mean
+            prior_variance = self.mu_prior_sd**2
             log_det = log_det + 2.0 * np.log(self.mu_prior_sd)
-        mu_mean = weighted_sum / total_precision  # BDA3 eq. 5.20
+        mu_mean, total_precision = _precision_weighted_mean(  # BDA3 eq. 5.20
+            self.y, variance, prior_mean=self.mu_prior_mean, prior_variance=prior_variance
+        )
         mu_var = 1.0 / total_precision
         squares = (precision * (self.y - mu_mean[:, None]) ** 2).sum(axis=1)
         if self.mu_prior_sd is not None:
@@ -563,10 +563,10 @@ class NormalHierarchyPosterior:
             ``{"mu": (n,), "tau": (n,), "theta": (n, J)}``.
         """
         n = positive_integer(n, "n")
-        seeded = not isinstance(rng, np.random.Generator)
-        rng_or_seed, rng = rng, random_generator(rng)
+        key = (n, _seed_key(rng))
+        rng = random_generator(rng, "rng")
         remembered = self.__dict__.setdefault("_seeded_draws", {})
-        key = (n, int(rng_or_seed)) if seeded else None
+        seeded = key[1] is not None
         if key not in remembered:
             tau = self._tau_quantile(rng.random(n))
             c = self._conditionals(tau)
@@ -713,14 +713,20 @@ def normal_hierarchy(
     )
 
 
+def _seed_key(seed: Any) -> int | tuple[int, ...] | None:
+    """A hashable stand-in for an int seed or a sequence of them, else None (a generator,
+    or anything :func:`companion._checks.random_generator` refuses)."""
+    seed = seed.tolist() if isinstance(seed, np.ndarray) else seed
+    entries = seed if isinstance(seed, list | tuple) else [seed]
+    if not all(isinstance(s, int | np.integer) and not isinstance(s, bool) for s in entries):
+        return None
+    return tuple(int(s) for s in entries) if isinstance(seed, list | tuple) else int(seed)
+
+
 def _check_tau_prior(tau_prior: Any) -> Any:
     if tau_prior is None:
         return stats.halfnorm(scale=10.0)
-    if not isinstance(getattr(tau_prior, "dist", None), stats.rv_continuous):
-        raise TypeError(
-            "tau_prior must be a frozen scipy.stats continuous distribution, such as "
-            f"scipy.stats.halfnorm(scale=10), got {tau_prior!r}"
-        )
+    frozen_continuous(tau_prior, "tau_prior")
     lower, upper = (float(bound) for bound in tau_prior.support())
     if np.isnan(lower) or np.isnan(upper) or not lower < upper:
         raise ValueError(f"tau_prior has invalid parameters: its support is ({lower}, {upper})")

@@ -17,10 +17,11 @@ from companion._checks import (
     finite_scalar,
     positive_integer,
     positive_scalar,
+    random_generator,
     same_length,
 )
-from companion.exact._common import random_generator
 from companion.exact.normal import NormalHierarchyPosterior
+from companion.shrinkage import _precision_weighted_mean
 
 __all__ = ["loo_log_predictive", "pooling_draws"]
 
@@ -29,12 +30,10 @@ def _common_mean_posterior(
     y: np.ndarray, sigma: np.ndarray, prior_mean: float, prior_sd: float | None
 ) -> tuple[float, float]:
     """Mean and variance of mu | y when y_j ~ Normal(mu, sigma_j), mu ~ Normal(m0, s0) or flat."""
-    precision = np.sum(sigma**-2.0)
-    weighted = np.sum(y * sigma**-2.0)
-    if prior_sd is not None:
-        precision += prior_sd**-2.0
-        weighted += prior_mean * prior_sd**-2.0
-    return float(weighted / precision), float(1.0 / precision)
+    mean, precision = _precision_weighted_mean(
+        y, sigma**2, prior_mean=prior_mean, prior_variance=None if prior_sd is None else prior_sd**2
+    )
+    return float(mean), float(1.0 / precision)
 
 
 def loo_log_predictive(
@@ -197,7 +196,7 @@ def pooling_draws(
     same_length([y, sigma], ["y", "sigma"])
     y, sigma = np.broadcast_arrays(y, sigma)
     n = positive_integer(n, "n")
-    generator = random_generator(rng)
+    generator = random_generator(rng, "rng")
     mu_prior_mean = finite_scalar(mu_prior_mean, "mu_prior_mean")
     mu_prior_sd = positive_scalar(mu_prior_sd, "mu_prior_sd")
     if pooling == "partial":
@@ -209,8 +208,9 @@ def pooling_draws(
         mean, variance = _common_mean_posterior(y, sigma, mu_prior_mean, mu_prior_sd)
         mu = generator.normal(mean, np.sqrt(variance), size=n)
         return {"mu": mu, "theta": np.repeat(mu[:, None], y.size, axis=1)}
-    if pooling == "none":
-        precision = sigma**-2.0 + mu_prior_sd**-2.0
-        mean = (y * sigma**-2.0 + mu_prior_mean * mu_prior_sd**-2.0) / precision
+    if pooling == "none":  # each theta_j alone: its own y_j and the prior
+        mean, precision = _precision_weighted_mean(
+            y[:, None], sigma[:, None] ** 2, prior_mean=mu_prior_mean, prior_variance=mu_prior_sd**2
+        )
         return {"theta": generator.normal(mean, 1.0 / np.sqrt(precision), size=(n, y.size))}
     raise ValueError(f"pooling must be 'complete', 'none' or 'partial'; got {pooling!r}")
