@@ -64,6 +64,7 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import fcntl
 import hashlib
 import os
 import re
@@ -187,9 +188,13 @@ def ensure_autograder(master: Path, destination: Path) -> Path:
     master = Path(master)
     target = Path(destination) / f"{master.stem}-autograder.zip"
     stamp = target.with_suffix(".stamp")
-    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == _stamp(master):
-        return target
-    return build_autograder(master, destination)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One process builds while the others (parallel test workers, graders) wait for it.
+    with open(target.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and stamp.is_file() and stamp.read_text().strip() == _stamp(master):
+            return target
+        return build_autograder(master, destination)
 
 
 def _source(cell) -> str:
