@@ -57,8 +57,12 @@ lint: $(STAMP)  ## ruff on the package, tests, tools and notebooks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check companion coursetools tests
 
+# Tests run in parallel, one worker per core (at most 4); a worker takes a whole file at a
+# time, so a file's shared fixtures (graded submissions, compiled models) are built once.
+PARALLEL := -n auto --maxprocesses 4 --dist loadfile
+
 unit: $(STAMP)  ## Unit, property, slow (MCMC vs exact) and grading tests
-	$(BIN)/pytest -m "not browser" tests
+	$(BIN)/pytest -m "not browser" $(PARALLEL) tests
 
 # The inner loop: no MCMC (slow/mcmc marks; the two files that run the samplers themselves),
 # no grading (slow), no book build. Under 3 minutes on 2 cores (make bench measures it).
@@ -71,7 +75,7 @@ doctest: $(STAMP)  ## Run the Examples sections of the companion's docstrings
 	$(BIN)/pytest --doctest-modules -p no:cacheprovider -q companion
 
 notebooks: $(STAMP)  ## Validate the exercise and solution notebooks with nbval
-	COMPANION_FAST=1 $(BIN)/pytest --nbval-lax -p no:cacheprovider exercises solutions
+	COMPANION_FAST=1 $(BIN)/pytest --nbval-lax $(PARALLEL) -p no:cacheprovider exercises solutions
 
 test: system-test lint unit doctest notebooks book browser-test  ## Everything: lint, unit tests, doctests, nbval, grading checks, book build, browser
 	@echo "make test: all checks passed"
