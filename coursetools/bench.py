@@ -8,6 +8,13 @@ nothing changed under 10 s, the inner loop ``make test-fast`` under 3 min, the f
 command under 15 min, grading overhead for a notebook without MCMC under 8 s (the time
 ``grade_file`` takes beyond executing the notebook itself).
 
+Grading throughput: a class of :data:`CLASS_SIZE` submissions (copies of the committed
+solution, :data:`CLASS_BLANKS` of them the blank student notebook, each under its own
+name) graded in parallel by :func:`coursetools.grading.batch.grade_export`, one worker
+per core, for an assignment without MCMC and for the lightest one with MCMC (one NUTS
+fit); wall time, seconds per submission and submissions per minute. It takes minutes;
+``--skip-throughput`` leaves it out.
+
 ``make test-fast`` is always timed. The full test command (``make test``, about 20 min)
 is timed only with ``--full``; without it its row says so instead of a time.
 """
@@ -31,6 +38,10 @@ BUDGET = {
     "make test": 900.0,
     "grading overhead": 8.0,
 }
+CLASS_SIZE = 20
+CLASS_BLANKS = 2
+THROUGHPUT = {"02-shrinkage": "no MCMC", "01-pooling": "MCMC, one NUTS fit"}
+"""The assignments whose class is graded, with what their notebooks run."""
 
 
 def _timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
@@ -122,6 +133,33 @@ def _grading_times(name: str = "02-shrinkage") -> tuple[float, float]:
     return executed, graded
 
 
+def _class_throughput(name: str) -> tuple[float, int, bool]:
+    """Wall seconds to grade a class of ``name`` in parallel, the workers, and whether every
+    solution got full marks and every blank notebook 0."""
+    from coursetools.grading import batch, detect_sandbox, load_assignments
+
+    assignments = load_assignments(REPO)
+    sandbox, jobs = detect_sandbox(), batch.default_jobs()
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
+        folder = Path(scratch) / "class"
+        folder.mkdir()
+        expected = {}
+        for index in range(CLASS_SIZE):
+            blank = index < CLASS_BLANKS
+            source = REPO / ("exercises" if blank else "solutions") / f"{name}.ipynb"
+            shutil.copyfile(source, folder / f"student{index:02d}.ipynb")
+            expected[f"student{index:02d}"] = 0.0 if blank else assignments[name].points
+        start = time.perf_counter()  # no cache: every notebook is graded
+        result = batch.grade_export(
+            folder, assignments, sandbox=sandbox, jobs=jobs, progress=False, scratch=Path(scratch)
+        )
+        seconds = time.perf_counter() - start
+    totals: dict[str, float] = {}
+    for row in result.rows:
+        totals[row.student] = totals.get(row.student, 0.0) + row.score
+    return seconds, jobs, totals == expected and result.graded == CLASS_SIZE
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-book", action="store_true", help="skip the cold/warm builds")
@@ -130,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--full", action="store_true", help="also time the full `make test` (about 20 min)"
+    )
+    parser.add_argument(
+        "--skip-throughput",
+        action="store_true",
+        help=f"skip grading a class of {CLASS_SIZE} for {' and '.join(THROUGHPUT)} (minutes)",
     )
     args = parser.parse_args(argv)
 
@@ -143,6 +186,15 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("02-shrinkage solution executed directly (nbclient)", executed, None))
     rows.append(("02-shrinkage solution graded (both sandboxes)", graded, None))
     rows.append(("  grading overhead", graded - executed, BUDGET["grading overhead"]))
+    if not args.skip_throughput:
+        for name, runs in THROUGHPUT.items():
+            seconds, jobs, right = _class_throughput(name)
+            label = f"class of {CLASS_SIZE}, {name} ({runs}), {jobs} workers: wall time"
+            rows.append((label, seconds, None))
+            rate = f"  per submission ({60 * CLASS_SIZE / seconds:.1f} submissions per minute)"
+            rows.append((rate, seconds / CLASS_SIZE, None))
+            if not right:
+                notes[label] = "(WRONG SCORES: a solution without full marks or a blank with some)"
 
     if not args.skip_book:
         jupyter_book = str(Path(sys.executable).with_name("jupyter-book"))
