@@ -19,6 +19,11 @@ own browser downloads are never used. On every page:
   scrolls sideways at the 1280-pixel viewport, and no code text contains ``glue(``:
   publishing machinery lives in ``remove-cell`` cells.
 
+The grading pages (:mod:`coursetools.grading.feedback`: a student's feedback and the class
+summary, written from a few grade rows; screenshots ``feedback__*.png``) are opened too: no
+console errors, every score shown, reasons carrying HTML shown as text with no script run,
+the summary's plots loaded.
+
 A full-page screenshot of each page is saved to ``_build/screenshots/`` for review, with
 ``pages.tsv`` listing each page's load time and what was checked (``make bench`` reads it).
 ``BOOK_HTML=<dir>`` tests another build (``make book-student`` tests the student edition,
@@ -128,6 +133,8 @@ def browser():
         )
         yield chromium
         chromium.close()
+    if not REPORT:  # only the feedback pages were opened: keep the book's report
+        return
     columns = ["load_seconds", "images", "formulas", "dropdowns", "code_blocks", "links"]
     lines = ["\t".join(["page", *columns])]
     lines += ["\t".join([page, *(str(row[c]) for c in columns)]) for page, row in REPORT.items()]
@@ -366,3 +373,80 @@ def test_page_in_browser(page_path, site, browser):
         "links": n_links,
     }
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+
+
+# ------------------------------------------------------------ grading feedback pages (issue 13)
+
+FEEDBACK_QUESTIONS = {"q1": 2.0, "q2": 1.0, "q3": 3.0}
+FEEDBACK_EVIL = (
+    '<script>window.__pwned = "script"</script> & '
+    '<img src="data:," alt="" onerror="window.__pwned = \'img\'">'
+)
+FEEDBACK_SCORES = {  # student: (scores of q1, q2, q3; late)
+    "adalovelace": ((2.0, 1.0, 3.0), False),
+    "bobzero": ((0.0, 0.0, 0.0), False),
+    "cydlate": ((2.0, 0.0, 1.5), True),
+}
+
+
+@pytest.fixture(scope="module")
+def feedback_pages(tmp_path_factory) -> dict[str, Path]:
+    """Feedback pages of three students (full marks, zero with reasons carrying HTML, late
+    and partial) and the class summary, written by ``coursetools.grading.feedback``."""
+    from coursetools.grading import feedback
+    from coursetools.grading.report import ALL_PASSED, GradeRow
+
+    rows = []
+    for student, (scores, late) in FEEDBACK_SCORES.items():
+        for (question, possible), score in zip(FEEDBACK_QUESTIONS.items(), scores, strict=True):
+            reason = ALL_PASSED if score >= possible else f"test_{question}: {FEEDBACK_EVIL}"
+            rows.append(
+                GradeRow(student, f"{student}.ipynb", "02-shrinkage", question, score,
+                         possible, reason, "bwrap", late=late, source=f"{student}.ipynb",
+                         name=student.title(), email=f"{student}@example.org")
+            )  # fmt: skip
+    folder = tmp_path_factory.mktemp("feedback")
+    pages = feedback.write_feedback(rows, folder / "feedback")
+    pages["summary"] = feedback.write_summary(rows, folder / "summary.html")
+    return pages
+
+
+@pytest.mark.parametrize("which", ["summary", *FEEDBACK_SCORES])
+def test_feedback_page_in_browser(which, feedback_pages, browser):
+    """A student's feedback page (or the class summary) opens cleanly: no console error,
+    every question's score visible, reasons with HTML shown as text with no script run,
+    the late flag shown; the summary's plots loaded, one per question."""
+    url = feedback_pages[which].as_uri()
+    context, page, problems = _open(browser, url)
+    try:
+        page.goto(url, wait_until="load")
+        n_images, problems_images = _check_images(page)
+        problems += problems_images
+        page.screenshot(path=SCREENSHOTS / f"feedback__{which}.png", full_page=True)
+        text = page.locator("body").inner_text()
+        if not page.evaluate("() => window.__pwned === undefined"):
+            problems.append(f"the page ran the student's code: {page.evaluate('window.__pwned')}")
+        if page.locator("script, body img:not([src^='data:image/png'])").count():
+            problems.append("an element from a reason became part of the page")
+        if which == "summary":
+            if n_images != len(FEEDBACK_QUESTIONS):
+                problems.append(f"{n_images} plots for {len(FEEDBACK_QUESTIONS)} questions")
+            for question in FEEDBACK_QUESTIONS:
+                if not page.get_by_role("row").filter(has_text=question).first.is_visible():
+                    problems.append(f"{question} missing from the summary table")
+        else:
+            scores, late = FEEDBACK_SCORES[which]
+            for (question, possible), score in zip(FEEDBACK_QUESTIONS.items(), scores, strict=True):
+                row = page.get_by_role("row").filter(has_text=question)
+                if not (row.count() == 1 and row.is_visible()):
+                    problems.append(f"no visible row for {question}")
+                elif f"{score:g} / {possible:g}" not in row.inner_text():
+                    problems.append(f"{question}: {score:g} / {possible:g} not shown")
+            if any(s < p for s, p in zip(scores, FEEDBACK_QUESTIONS.values(), strict=True)):
+                if FEEDBACK_EVIL not in text:
+                    problems.append("the reason's HTML is not shown as text")
+            if late != ("(submitted late)" in text):
+                problems.append(f"late flag shown wrongly (late: {late})")
+    finally:
+        context.close()
+    assert not problems, f"{which}:\n  " + "\n  ".join(problems)

@@ -37,6 +37,8 @@ tr.zero td.num { color: #cf222e; }
 .reason { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9rem; }
 .flag { color: #cf222e; font-weight: 600; } .flag.all { color: #9a6700; }
 img { max-width: 100%; }
+figure { display: inline-block; vertical-align: top; margin: 0 1.5rem 1.5rem 0; }
+figcaption { text-align: center; font-size: .9rem; max-width: 320px; }
 """
 
 
@@ -160,8 +162,9 @@ def question_stats(rows: Sequence[GradeRow]) -> list[dict]:
     return stats
 
 
-def _histogram_png(values: list[float], possible: float, title: str) -> str:
+def _histogram_png(values: list[float], possible: float) -> str:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(3.2, 2.0), dpi=100, layout="constrained")
     ax = figure.add_subplot()
@@ -170,7 +173,7 @@ def _histogram_png(values: list[float], possible: float, title: str) -> str:
     ax.bar([f"{level:g}" for level in levels], counts, color="#4c72b0")
     ax.set_xlabel("score")
     ax.set_ylabel("notebooks")
-    ax.set_title(title, fontsize=9)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 notebooks
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -199,7 +202,7 @@ def write_summary(rows: Sequence[GradeRow], output: Path, *, title: str = "Class
     parts.append("</tbody></table><h2>Score distributions</h2>")
     for item in stats:
         label = f"{item['assignment']} {item['question']}"
-        png = _histogram_png(item["scores"], item["max_score"], label)
+        png = _histogram_png(item["scores"], item["max_score"])  # the caption names it
         parts.append(
             f'<figure><img alt="score distribution of {escape(label)}" '
             f'src="data:image/png;base64,{png}"><figcaption>{escape(label)}'
