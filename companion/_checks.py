@@ -119,6 +119,19 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
         raise ValueError(f"{' and '.join(names)} must have the same length ({described})")
 
 
+def estimates_with_errors(
+    y: ArrayLike, errors: ArrayLike, *, names: tuple[str, str] = ("y", "sigma")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group estimates (finite real numbers, not booleans) and their standard errors or
+    variances (> 0): one per estimate, or one of either shared by all, broadcast to a
+    common length (read-only views). ``names`` name the two arguments in errors."""
+    y = as_finite_array(y, names[0], allow_bool=False)
+    errors = as_positive_array(errors, names[1], allow_bool=False)
+    same_length([y, errors], list(names))
+    y, errors = np.broadcast_arrays(y, errors)
+    return y, errors
+
+
 def finite_scalar(value: float, name: str) -> float:
     """Return ``value`` as a finite float (any sign): a number or a 0-d array, not a string."""
     number = _real_scalar(value, name)

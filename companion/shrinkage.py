@@ -11,11 +11,10 @@ from numpy.typing import ArrayLike
 from scipy import optimize
 
 from companion._checks import (
-    as_finite_array,
     as_positive_array,
+    estimates_with_errors,
     finite_scalar,
     positive_scalar,
-    same_length,
 )
 
 __all__ = [
@@ -79,10 +78,7 @@ def pooled_mean(y: ArrayLike, sigma: ArrayLike) -> tuple[float, float]:
     >>> pooled_mean([0.0, 10.0], [1.0, 1.0])
     (5.0, 0.7071067811865475)
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
-    same_length([y, sigma], ["y", "sigma"])
-    y, sigma = np.broadcast_arrays(y, sigma)
+    y, sigma = estimates_with_errors(y, sigma)
     mean, precision = _precision_weighted_mean(y, sigma**2)
     return float(mean), float(1.0 / np.sqrt(precision))
 
@@ -152,9 +148,7 @@ def partial_pooling(
     >>> float(means[0]), round(float(sds[0]) ** 2, 12)
     (5.0, 0.5)
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
-    same_length([y, sigma], ["y", "sigma"])
+    y, sigma = estimates_with_errors(y, sigma)
     mu = finite_scalar(mu, "mu")
     factor = shrinkage_factor(sigma, tau)
     keep = float(tau) ** 2 / (sigma**2 + float(tau) ** 2)  # 1 - B_j, no cancellation
@@ -240,14 +234,11 @@ def james_stein(
     >>> round(result.shrinkage, 4), result.estimates.round(3).tolist()
     (0.0244, [0.976, 1.951, 5.854])
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma2 = as_positive_array(sigma2, "sigma2", allow_bool=False)
-    same_length([y, sigma2], ["y", "sigma2"])
+    y, sigma2 = estimates_with_errors(y, sigma2, names=("y", "sigma2"))
     if y.size < 3:
         raise ValueError(f"James-Stein shrinkage needs at least 3 groups; y has {y.size}")
     if not isinstance(positive_part, bool):
         raise TypeError(f"positive_part must be True or False, got {positive_part!r}")
-    y, sigma2 = np.broadcast_arrays(y, sigma2)
     if target is None:
         center = float(_precision_weighted_mean(y, sigma2)[0])
         constant = y.size - 3
@@ -313,12 +304,9 @@ def empirical_bayes_tau(
     >>> round(empirical_bayes_tau(y, 1.0, method="mle") ** 2, 6)  # mean square dev. - 1
     4.0
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
-    same_length([y, sigma], ["y", "sigma"])
+    y, sigma = estimates_with_errors(y, sigma)
     if y.size < 2:
         raise ValueError(f"estimating tau needs at least 2 groups; y has {y.size}")
-    y, sigma = np.broadcast_arrays(y, sigma)
     if method == "moments":
         center, total = _precision_weighted_mean(y, sigma**2)
         precision = 1.0 / sigma**2

@@ -29,6 +29,7 @@ HELPERS = {
     "_checks.frozen_continuous",
     "_checks.exposure_per_count",
     "_checks.trials_for",
+    "_checks.estimates_with_errors",
 }
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True)
@@ -235,3 +236,28 @@ def test_exposures_and_trials():
     ):
         with pytest.raises(ValueError, match=rf"^{first}\b"):
             _checks.trials_for(np.array(successes), np.array(trials))
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(1, 6))
+def test_estimates_with_errors_broadcast_a_single_value(n_y, n_errors):
+    """Estimates and errors of one length, or one of either, come back as float arrays of
+    the common length; other lengths, booleans, NaN and non-positive errors are refused,
+    naming the argument."""
+    y, errors = np.arange(float(n_y)), np.full(n_errors, 2.0)
+    if n_y == n_errors or 1 in (n_y, n_errors):
+        checked_y, checked_errors = _checks.estimates_with_errors(y, errors)
+        length = max(n_y, n_errors)
+        np.testing.assert_array_equal(checked_y, np.broadcast_to(y, length))
+        np.testing.assert_array_equal(checked_errors, np.full(length, 2.0))
+    else:
+        with pytest.raises(ValueError, match="y and sigma must have the same length"):
+            _checks.estimates_with_errors(y, errors)
+    for bad_y, bad_errors, name in (
+        ([True, 1.0], [1.0], "y"),
+        ([np.nan], [1.0], "y"),
+        ([1.0], [0.0], "s2"),
+        ([1.0], [-1.0], "s2"),
+    ):
+        with pytest.raises((TypeError, ValueError), match=rf"^{name}\b"):
+            _checks.estimates_with_errors(bad_y, bad_errors, names=("y", "s2"))

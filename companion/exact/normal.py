@@ -26,13 +26,13 @@ from scipy import optimize, special, stats
 
 from companion._checks import (
     as_finite_array,
+    estimates_with_errors,
     finite_scalar,
     frozen_continuous,
     positive_integer,
     positive_scalar,
     probabilities,
     random_generator,
-    same_length,
 )
 from companion.exact._common import (
     LOG_CUTOFF,
@@ -115,12 +115,7 @@ class NormalHierarchyPosterior:
         mu_prior_sd: float | None = 20.0,
         tau_prior: Any = None,
     ) -> None:
-        y = as_finite_array(y, "y", allow_bool=False)
-        sigma = as_finite_array(sigma, "sigma", allow_bool=False)
-        if np.any(sigma <= 0):
-            raise ValueError(f"sigma must be strictly positive, got minimum {sigma.min()!r}")
-        same_length([y, sigma], ["y", "sigma"])
-        y, sigma = (array.copy() for array in np.broadcast_arrays(y, sigma))
+        y, sigma = (array.copy() for array in estimates_with_errors(y, sigma))
         y.setflags(write=False)
         sigma.setflags(write=False)
         self.y: np.ndarray = y

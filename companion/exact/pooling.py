@@ -12,13 +12,11 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from companion._checks import (
-    as_finite_array,
-    as_positive_array,
+    estimates_with_errors,
     finite_scalar,
     positive_integer,
     positive_scalar,
     random_generator,
-    same_length,
 )
 from companion.exact.normal import NormalHierarchyPosterior
 from companion.shrinkage import _precision_weighted_mean
@@ -96,10 +94,7 @@ def loo_log_predictive(
     >>> round(float(loo_log_predictive(y, sigma, pooling="none").sum()), 2)
     -33.83
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
-    same_length([y, sigma], ["y", "sigma"])
-    y, sigma = np.broadcast_arrays(y, sigma)
+    y, sigma = estimates_with_errors(y, sigma)
     if y.size < 2:
         raise ValueError(f"y must hold at least two groups to leave one out, got {y.size}")
     if pooling not in ("complete", "none", "partial"):
@@ -191,10 +186,7 @@ def pooling_draws(
     >>> draws["theta"].shape, bool((draws["theta"][:, 0] == draws["mu"]).all())
     ((5, 2), True)
     """
-    y = as_finite_array(y, "y", allow_bool=False)
-    sigma = as_positive_array(sigma, "sigma", allow_bool=False)
-    same_length([y, sigma], ["y", "sigma"])
-    y, sigma = np.broadcast_arrays(y, sigma)
+    y, sigma = estimates_with_errors(y, sigma)
     n = positive_integer(n, "n")
     generator = random_generator(rng, "rng")
     mu_prior_mean = finite_scalar(mu_prior_mean, "mu_prior_mean")
