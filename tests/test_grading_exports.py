@@ -1,8 +1,15 @@
-"""End to end: a Canvas bulk download, zipped, graded by ``python -m coursetools.grading``.
+"""End to end: the four exports instructors download, graded by the command line.
 
-The zip holds the committed 02-shrinkage solution (an assignment without MCMC) under one
-login, marked late, and the blank student notebook under another, plus an earlier attempt
-that the latest one supersedes. About a minute on 2 cores.
+A Canvas bulk download, zipped, is graded for real: the committed 02-shrinkage solution
+(an assignment without MCMC) under one login, marked late, the blank student notebook under
+another, and an earlier attempt that the latest one supersedes. The same two notebooks laid
+out as a flat folder, an nbgrader course and a Gradescope export, each as a folder and as a
+zip, then go through the command line with ``--resume`` and the cache of the run before.
+The cache is keyed on the notebook, the autograder and what the layout says about the
+assignment (the file name in a flat folder, the folder in nbgrader), so the Gradescope
+export reuses the Canvas grades, the flat and nbgrader folders are graded for real, and
+every zip reuses its folder's grades; identities always come from the layout. About two
+minutes on 2 cores.
 """
 
 import csv
@@ -28,10 +35,10 @@ def _read(path):
         return list(csv.DictReader(handle))
 
 
-def test_canvas_zip_graded_through_the_cli(tmp_path):
-    """Solution 14/14 for doejane (late, attempt 2, Canvas id 101), the blank notebook 0/14
-    for smithbob; doejane's first attempt is superseded, not graded; gradebook, feedback
-    pages and summary written."""
+@pytest.fixture(scope="module")
+def canvas(tmp_path_factory) -> dict:
+    """The Canvas zip graded once for real: the command's output and its files."""
+    tmp_path = tmp_path_factory.mktemp("canvas")
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
         handle.write(BLANK, "doejane_101_5001_02-shrinkage.ipynb")
@@ -45,8 +52,16 @@ def test_canvas_zip_graded_through_the_cli(tmp_path):
         env={**os.environ, "COMPANION_FAST": "1"}, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "canvas export: 3 files, 2 to grade" in completed.stdout
-    assert "ETA" in completed.stdout
+    return {"stdout": completed.stdout, "output": output}
+
+
+def test_canvas_zip_graded_through_the_cli(canvas):
+    """Solution 14/14 for doejane (late, attempt 2, Canvas id 101), the blank notebook 0/14
+    for smithbob; doejane's first attempt is superseded, not graded; gradebook, feedback
+    pages and summary written."""
+    output = canvas["output"]
+    assert "canvas export: 3 files, 2 to grade" in canvas["stdout"]
+    assert "ETA" in canvas["stdout"]
     rows = _read(output)
     jane = [r for r in rows if r["student"] == "doejane" and r["question"] != "*"]
     bob = [r for r in rows if r["student"] == "smithbob"]
@@ -68,4 +83,73 @@ def test_canvas_zip_graded_through_the_cli(tmp_path):
     assert {p.name for p in files["feedback"].iterdir()} == {"doejane.html", "smithbob.html"}
     assert "14 / 14" in (files["feedback"] / "doejane.html").read_text()
     assert "data:image/png;base64," in files["summary"].read_text()
-    shutil.rmtree(tmp_path / "out")
+
+
+def _flat(root):
+    shutil.copyfile(SOLUTION, root / "doejane.ipynb")
+    shutil.copyfile(BLANK, root / "smithbob.ipynb")
+    return {"doejane": {}, "smithbob": {}}
+
+
+def _nbgrader(root):
+    for student, notebook in (("doejane", SOLUTION), ("smithbob", BLANK)):
+        folder = root / "submitted" / student / "02-shrinkage"
+        folder.mkdir(parents=True)
+        shutil.copyfile(notebook, folder / "02-shrinkage.ipynb")
+    return {"doejane": {}, "smithbob": {}}
+
+
+def _gradescope(root):
+    (root / "submission_metadata.yml").write_text(
+        "submission_31:\n  :submitters:\n  - :name: Jane Doe\n    :sid: '101'\n"
+        "    :email: jane@uni.edu\n"
+        "submission_32:\n  :submitters:\n  - :name: Bob Smith\n    :sid: '102'\n"
+        "    :email: bob@uni.edu\n"
+    )
+    for number, notebook in ((31, SOLUTION), (32, BLANK)):
+        (root / f"submission_{number}").mkdir()
+        shutil.copyfile(notebook, root / f"submission_{number}" / "homework.ipynb")
+    return {
+        "101": {"name": "Jane Doe", "email": "jane@uni.edu"},
+        "102": {"name": "Bob Smith", "email": "bob@uni.edu"},
+    }
+
+
+_LATEST_CACHE: dict[str, object] = {}
+"""Each layout's cache after its folder was graded (the zip run reuses it)."""
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["folder", "zip"])
+@pytest.mark.parametrize("layout", [_flat, _nbgrader, _gradescope], ids=lambda f: f.__name__[1:])
+def test_other_exports_grade_with_their_identities(canvas, tmp_path, capsys, layout, zipped):
+    """Flat, nbgrader and Gradescope exports of the same two notebooks, as folders and as
+    zips: the solution's student scores 14/14 and the blank's 0/14, each under the
+    identity its layout gives; a zip reuses both grades of its folder's run, the
+    Gradescope folder those of the Canvas run."""
+    export = tmp_path / "export"
+    export.mkdir()
+    identities = layout(export)
+    if zipped:
+        archive = tmp_path / "export.zip"
+        with zipfile.ZipFile(archive, "w") as handle:
+            for path in sorted(export.rglob("*")):
+                handle.write(path, path.relative_to(export).as_posix())
+        export = archive
+    output = tmp_path / "out" / "grades.csv"
+    output.parent.mkdir()
+    cache = cli.outputs(output)["cache"]
+    shutil.copyfile(
+        _LATEST_CACHE.get(layout.__name__, cli.outputs(canvas["output"])["cache"]), cache
+    )
+    assert cli.main([str(export), "--output", str(output), "--resume", "--no-feedback"]) == 0
+    if zipped or layout is _gradescope:
+        assert "2 already graded (--resume)" in capsys.readouterr().out
+    _LATEST_CACHE[layout.__name__] = cache
+    rows = _read(output)
+    totals = {}
+    for row in rows:
+        totals[row["student"]] = totals.get(row["student"], 0) + float(row["score"])
+        for column, value in identities[row["student"]].items():
+            assert row[column] == value
+    full, blank = sorted(identities)
+    assert totals == {full: 14, blank: 0}
