@@ -138,11 +138,12 @@ def test_other_exports_grade_with_their_identities(canvas, tmp_path, capsys, lay
     output = tmp_path / "out" / "grades.csv"
     output.parent.mkdir()
     cache = cli.outputs(output)["cache"]
+    folder_graded = layout.__name__ in _LATEST_CACHE  # (unless this zip runs on its own)
     shutil.copyfile(
         _LATEST_CACHE.get(layout.__name__, cli.outputs(canvas["output"])["cache"]), cache
     )
     assert cli.main([str(export), "--output", str(output), "--resume", "--no-feedback"]) == 0
-    if zipped or layout is _gradescope:
+    if folder_graded or layout is _gradescope:
         assert "2 already graded (--resume)" in capsys.readouterr().out
     _LATEST_CACHE[layout.__name__] = cache
     rows = _read(output)
