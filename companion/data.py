@@ -14,6 +14,7 @@ from companion._checks import (
     finite_scalar,
     positive_integer,
     positive_scalar,
+    random_generator,
 )
 
 __all__ = [
@@ -43,17 +44,6 @@ __all__ = [
 
 # numpy's Poisson sampler refuses means above about 9.2e18.
 _MAX_POISSON_MEAN = 1e18
-
-
-def _seeded_generator(seed: int | Sequence[int]) -> np.random.Generator:
-    """A generator for ``seed``; None is refused, as it would give new data on every call."""
-    expected = "seed must be a non-negative integer or a sequence of them"
-    if seed is None or isinstance(seed, bool):
-        raise TypeError(f"{expected}, got {seed!r}")
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"{expected}, got {seed!r}") from error
 
 
 def _read_dataset(filename: str) -> pd.DataFrame:
@@ -187,7 +177,7 @@ def simulate_instructors(
     grand_mean = finite_scalar(grand_mean, "grand_mean")
     tau = positive_scalar(tau, "tau", allow_zero=True)
     sigma = positive_scalar(sigma, "sigma")
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     labels = [f"I{i + 1}" for i in range(len(sizes))]
     true_means = rng.normal(grand_mean, tau, size=len(sizes))
     instructor = np.repeat(labels, sizes)
@@ -291,7 +281,7 @@ def simulate_survey(
         raise ValueError(
             f"categories must name each of the {national.size} categories, got {len(labels)}"
         )
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     proportions = rng.dirichlet(concentration * national, size=sizes.size)
     counts = np.array([rng.multinomial(n, p) for n, p in zip(sizes, proportions, strict=True)])
     index = pd.Index([f"R{r + 1}" for r in range(sizes.size)], name="region")
@@ -366,7 +356,7 @@ def simulate_hospitals(
     exposure = as_positive_array(exposure, "exposure", allow_bool=False)
     mu_log = finite_scalar(mu_log, "mu_log")
     sigma_log = positive_scalar(sigma_log, "sigma_log", allow_zero=True)
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     labels = [f"H{j + 1}" for j in range(exposure.size)]
     rates = rng.lognormal(mu_log, sigma_log, size=exposure.size)
     if not np.all(rates * exposure < _MAX_POISSON_MEAN):
@@ -447,7 +437,7 @@ def simulate_free_throws(
     attempts = _group_sizes(attempts, "attempts")
     mu_logit = finite_scalar(mu_logit, "mu_logit")
     sigma_logit = positive_scalar(sigma_logit, "sigma_logit", allow_zero=True)
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     labels = [f"P{j + 1}" for j in range(attempts.size)]
     rates = special.expit(rng.normal(mu_logit, sigma_logit, size=attempts.size))
     made = rng.binomial(attempts, rates)
@@ -543,7 +533,7 @@ def simulate_private_schools(
     low, high = (positive_scalar(bound, "sigma_range") for bound in sigma_range)
     if low > high:
         raise ValueError(f"sigma_range must have low <= high, got {sigma_range!r}")
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     labels = [f"pub{i + 1}" for i in range(n_public)] + [f"priv{i + 1}" for i in range(n_private)]
     private = np.repeat([False, True], [n_public, n_private])
     theta = mu + beta * private + rng.normal(0.0, tau, size=private.size)
@@ -696,7 +686,7 @@ def simulate_grouped(
     grand_mean = finite_scalar(grand_mean, "grand_mean")
     tau = positive_scalar(tau, "tau", allow_zero=True)
     sigma = positive_scalar(sigma, "sigma")
-    rng = _seeded_generator(seed)
+    rng = random_generator(seed, "seed")
     width = len(str(n_groups))
     labels = [f"G{j + 1:0{width}d}" for j in range(n_groups)]
     true_means = rng.normal(grand_mean, tau, size=n_groups)
