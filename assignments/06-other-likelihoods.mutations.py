@@ -53,7 +53,8 @@ def _exact_draws(seed: int, prior: bool = False) -> dict[str, np.ndarray]:
         theta = rng.normal(mu[:, None], tau[:, None], (size, y.size))
     else:
         posterior = _posterior()
-        grid_mu, grid_tau, weights = posterior._mu, posterior._tau, posterior._weights
+        grid = posterior.quadrature()
+        grid_mu, grid_tau, weights = grid["mu"], grid["tau"], grid["weight"]
         cell = rng.choice(weights.size, size=size, p=weights.ravel() / weights.sum())
         i, j = np.unravel_index(cell, weights.shape)
         mu_axis, log_tau_axis = grid_mu[:, 0], np.log(grid_tau[0])

@@ -197,6 +197,27 @@ class LinkNormalHierarchyPosterior:
         self.mean: Mapping[str, Any] = MappingProxyType(mean)
         self.sd: Mapping[str, Any] = MappingProxyType(sd)
 
+    def quadrature(self) -> Mapping[str, np.ndarray]:
+        """The (mu, tau) grid of the quadrature and the posterior weight of each point.
+
+        Returns
+        -------
+        Mapping
+            Read-only arrays of one shape (mu along the first axis, tau along the second,
+            log-spaced): ``"mu"``, ``"tau"`` and ``"weight"`` (the weights sum to 1).
+
+        Examples
+        --------
+        >>> posterior = hierarchical_poisson([3, 7, 12], [1.0, 2.0, 3.0])
+        >>> grid = posterior.quadrature()
+        >>> bool(abs(grid["weight"].sum() - 1) < 1e-12), grid["mu"].shape == grid["tau"].shape
+        (True, True)
+        """
+        views = {"mu": self._mu.view(), "tau": self._tau.view(), "weight": self._weights.view()}
+        for view in views.values():
+            view.setflags(write=False)
+        return MappingProxyType(views)
+
     def expect(self, function: Callable[[np.ndarray, np.ndarray], ArrayLike]) -> float | np.ndarray:
         """Posterior expectation of a function of the hyperparameters, E[f(mu, tau) | y].
 
