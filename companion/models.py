@@ -875,3 +875,274 @@ def hierarchical_binomial(
         pm.Deterministic("p", pm.math.invlogit(theta), dims=dim)
         pm.Binomial("y", n=trials, logit_p=theta, observed=successes, dims=dim)
     return model
+
+
+# --------------------------------------------------------------------------- beyond one intercept
+# Builders of the chapter "Beyond one intercept": varying intercepts with a house- and a
+# group-level predictor, correlated varying intercepts and slopes, crossed or nested
+# variance components. Their priors are weakly informative and scaled to the data, as
+# rstanarm's defaults are: coefficients Normal(0, 2.5 sd(y) / sd(x)), the intercept
+# Normal(mean(y), 2.5 sd(y)), every sd HalfNormal(sd(y)) (Gabry & Goodrich 2020).
+
+
+def _scale(values: np.ndarray, name: str) -> float:
+    """The standard deviation of ``values``, refused when it is zero."""
+    scale = float(np.std(values))
+    if not scale > 0:
+        raise ValueError(f"{name} is constant: its coefficient cannot be estimated")
+    return scale
+
+
+def _per_group(values: np.ndarray, codes: np.ndarray, n_groups: int, name: str) -> np.ndarray:
+    """One value per group from a per-observation column that is constant within groups."""
+    first = np.full(n_groups, np.nan)
+    first[codes[::-1]] = values[::-1]
+    if not np.allclose(first[codes], values):
+        raise ValueError(f"{name} must take one value per group (it varies within a group)")
+    return first
+
+
+def varying_intercepts(
+    y: ArrayLike,
+    x: ArrayLike,
+    groups: ArrayLike,
+    *,
+    group_predictor: ArrayLike | None = None,
+    dim: str = "group",
+) -> pm.Model:
+    """Varying intercepts with an observation-level predictor (Gelman & Hill's radon model).
+
+    y_i ~ Normal(alpha[j[i]] + beta x_i, sigma), alpha_j = mu + gamma u_j + tau z_j,
+    z_j ~ Normal(0, 1) (non-centred); without ``group_predictor`` the gamma u_j term is
+    absent. Priors as described at the top of this section.
+
+    Parameters
+    ----------
+    y, x : array_like
+        Response and observation-level predictor, one value per observation.
+    groups : array_like
+        Each observation's group label.
+    group_predictor : array_like, optional
+        A group-level predictor u, given per observation (constant within each group).
+    dim : str
+        Name of the group dimension (``"county"``).
+
+    Returns
+    -------
+    pymc.Model
+        Variables ``mu``, ``beta``, ``gamma`` (with ``group_predictor``), ``tau``,
+        ``alpha_offset``, ``alpha`` (dim ``dim``), ``sigma`` and the observed ``y``
+        (dim ``obs_id``).
+
+    References
+    ----------
+    Gelman & Hill (2007), Sections 12.2-12.6; the chapter "Beyond one intercept".
+
+    Examples
+    --------
+    >>> model = varying_intercepts([1.0, 2.0, 0.5, 3.0], [0, 1, 0, 1], ["a", "a", "b", "b"])
+    >>> sorted(model.named_vars)
+    ['alpha', 'alpha_offset', 'beta', 'mu', 'sigma', 'tau', 'y']
+    """
+    y = as_finite_array(y, "y", allow_bool=False)
+    x = as_finite_array(x, "x")
+    same_length([y, x], ["y", "x"])
+    if x.size != y.size:
+        raise ValueError(f"x must have one value per observation ({y.size}), got {x.size}")
+    codes, labels = _observation_groups(groups, y.size)
+    dim = _check_dim(dim, "dim", taken=("obs_id",))
+    s_y, s_x = _scale(y, "y"), _scale(x, "x")
+    if group_predictor is not None:
+        u = as_finite_array(group_predictor, "group_predictor")
+        if u.size != y.size:
+            raise ValueError(
+                f"group_predictor must have one value per observation ({y.size}), got {u.size}"
+            )
+        u = _per_group(u, codes, len(labels), "group_predictor")
+        s_u = _scale(u, "group_predictor")
+    coords = {dim: labels, "obs_id": np.arange(y.size)}
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal("mu", mu=y.mean(), sigma=2.5 * s_y)
+        beta = pm.Normal("beta", mu=0.0, sigma=2.5 * s_y / s_x)
+        centre = mu
+        if group_predictor is not None:
+            gamma = pm.Normal("gamma", mu=0.0, sigma=2.5 * s_y / s_u)
+            centre = mu + gamma * u
+        tau = pm.HalfNormal("tau", sigma=s_y)
+        offset = pm.Normal("alpha_offset", 0.0, 1.0, dims=dim)
+        alpha = pm.Deterministic("alpha", centre + tau * offset, dims=dim)
+        sigma = pm.HalfNormal("sigma", sigma=s_y)
+        mean = alpha[codes] + beta * x
+        pm.Normal("y", mu=mean, sigma=sigma, observed=y, dims="obs_id")
+    return model
+
+
+def varying_slopes(
+    y: ArrayLike,
+    x: ArrayLike,
+    groups: ArrayLike,
+    *,
+    dim: str = "group",
+    eta: float = 2.0,
+) -> pm.Model:
+    """Correlated varying intercepts and slopes, non-centred through a Cholesky factor.
+
+    y_i ~ Normal(beta_0 + b_0[j] + (beta_1 + b_1[j]) x_i, sigma), (b_0j, b_1j)' = L z_j with
+    z_j ~ Normal(0, I) and L the Cholesky factor of the covariance of the group effects:
+    its sds have HalfNormal(sd(y)) and HalfNormal(sd(y) / sd(x)) priors, its correlation
+    matrix an LKJ(eta) prior (Lewandowski, Kurowicka & Joe 2009).
+
+    Parameters
+    ----------
+    y, x : array_like
+        Response and predictor, one value per observation.
+    groups : array_like
+        Each observation's group label.
+    dim : str
+        Name of the group dimension (``"subject"``).
+    eta : float
+        LKJ shape, > 0; 1 is uniform over correlations, larger values favour 0.
+
+    Returns
+    -------
+    pymc.Model
+        Variables ``beta`` (dim ``coef``: intercept, slope), ``chol`` (the factor in
+        scaled units), ``sds`` (dim ``coef``) and ``correlation`` of the group effects,
+        ``z`` (dims ``dim``, ``coef``), ``b`` (the group effects), ``sigma`` and the
+        observed ``y`` (dim ``obs_id``).
+
+    References
+    ----------
+    Gelman & Hill (2007), Section 13.1; Bates et al. (2015), *Journal of Statistical
+    Software* 67(1), Section 1.1; the chapter "Beyond one intercept".
+
+    Examples
+    --------
+    >>> model = varying_slopes(
+    ...     [1.0, 2.0, 0.5, 3.0, 1.0, 1.5], [0, 1, 0, 1, 0, 1], list("aabbcc")
+    ... )
+    >>> model.named_vars_to_dims["b"]
+    ('group', 'coef')
+    """
+    y = as_finite_array(y, "y", allow_bool=False)
+    x = as_finite_array(x, "x")
+    if x.size != y.size:
+        raise ValueError(f"x must have one value per observation ({y.size}), got {x.size}")
+    codes, labels = _observation_groups(groups, y.size)
+    dim = _check_dim(dim, "dim", taken=("obs_id", "coef"))
+    eta = positive_scalar(eta, "eta")
+    s_y, s_x = _scale(y, "y"), _scale(x, "x")
+    coords = {
+        dim: labels, "coef": ["intercept", "slope"], "obs_id": np.arange(y.size)
+    }  # fmt: skip
+    with pm.Model(coords=coords) as model:
+        beta = pm.Normal(
+            "beta",
+            mu=[y.mean(), 0.0],
+            sigma=[2.5 * s_y, 2.5 * s_y / s_x],
+            dims="coef",
+        )
+        # The factor in units of (sd(y), sd(y) / sd(x)): HalfNormal(1) sds
+        # there are the HalfNormal priors above (nutpie cannot start from an
+        # sd_dist with per-coefficient scales); scaling the rows of the
+        # factor keeps the correlation matrix.
+        chol, corr, stds = pm.LKJCholeskyCov(
+            "chol", n=2, eta=eta, sd_dist=pm.HalfNormal.dist(1.0, shape=2)
+        )
+        scale = np.array([s_y, s_y / s_x])
+        pm.Deterministic("sds", stds * scale, dims="coef")
+        pm.Deterministic("correlation", corr[0, 1])
+        z = pm.Normal("z", 0.0, 1.0, dims=(dim, "coef"))
+        b = pm.Deterministic("b", (z @ chol.T) * scale, dims=(dim, "coef"))
+        sigma = pm.HalfNormal("sigma", sigma=s_y)
+        group_line = (beta + b)[codes]  # each observation's (intercept, slope)
+        mean = group_line[:, 0] + group_line[:, 1] * x
+        pm.Normal("y", mu=mean, sigma=sigma, observed=y, dims="obs_id")
+    return model
+
+
+def variance_components(
+    y: ArrayLike, components: dict[str, ArrayLike], *, centered: str | None = None
+) -> pm.Model:
+    """An intercept plus one random intercept per grouping: crossed or nested groups.
+
+    y_i ~ Normal(mu + sum_k b_k[j_k[i]], sigma), b_k = tau_k z_k, z_k ~ Normal(0, I). The
+    structure lives in the labels: crossed groupings (plates and samples) are passed as
+    they are; for a nested grouping pass labels that are unique across the outer groups
+    (cask ``"a"`` of batch ``"A"`` as ``"A:a"``), so that equal inner labels in two outer
+    groups are two groups. Priors as described at the top of this section.
+
+    With ``centered="name"`` that component is written centred on mu instead,
+    ``<name>_mean ~ Normal(mu, tau_name)`` per level: when its levels are well
+    determined by the data (many observations each) this removes the ridge between mu
+    and the effects along which a non-centred sampler mixes slowly.
+
+    Parameters
+    ----------
+    y : array_like
+        The observations.
+    components : dict of str to array_like
+        Component name (a Python identifier, used as its dimension) to each
+        observation's label in it.
+    centered : str, optional
+        The name of one component to centre on mu (the others stay non-centred).
+
+    Returns
+    -------
+    pymc.Model
+        Variables ``mu``, ``sigma``, the observed ``y`` and, per component ``name``,
+        ``tau_<name>``, ``<name>_offset`` and ``<name>_effect`` (dim ``name``).
+
+    References
+    ----------
+    Bates (2010), *lme4: Mixed-effects modeling with R*, Chapter 2; Gelman & Hill (2007),
+    Section 13.5; the chapter "Beyond one intercept".
+
+    Examples
+    --------
+    >>> model = variance_components(
+    ...     [1.0, 2.0, 0.5, 3.0], {"row": list("aabb"), "column": list("cdcd")}
+    ... )
+    >>> sorted(model.coords)
+    ['column', 'obs_id', 'row']
+    """
+    y = as_finite_array(y, "y", allow_bool=False)
+    if not isinstance(components, dict) or not components:
+        raise TypeError(
+            "components must be a non-empty dict of name -> labels, "
+            f"got {type(components).__name__}"
+        )
+    indexed = {}
+    for name, labels in components.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"components: names must be identifiers, got {name!r}")
+        _check_dim(name, "components", taken=("obs_id", "mu", "sigma", "y"))
+        codes, levels = _observation_groups(labels, y.size)
+        if len(levels) < 2:
+            raise ValueError(f"components[{name!r}] must have at least 2 levels")
+        indexed[name] = (codes, levels)
+    if centered is not None and centered not in indexed:
+        raise ValueError(f"centered must name one of the components, got {centered!r}")
+    s_y = _scale(y, "y")
+    coords = {name: levels for name, (_, levels) in indexed.items()}
+    coords["obs_id"] = np.arange(y.size)
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal("mu", mu=y.mean(), sigma=2.5 * s_y)
+        mean = mu
+        for name, (codes, _) in indexed.items():
+            tau = pm.HalfNormal(f"tau_{name}", sigma=s_y)
+            if name == centered:
+                level_mean = pm.Normal(f"{name}_mean", mu, tau, dims=name)
+                shift = level_mean - mu
+                effect = pm.Deterministic(f"{name}_effect", shift, dims=name)
+                mean = mean - mu + level_mean[codes]
+                continue
+            offset = pm.Normal(f"{name}_offset", 0.0, 1.0, dims=name)
+            effect = pm.Deterministic(f"{name}_effect", tau * offset, dims=name)
+            mean = mean + effect[codes]
+        sigma = pm.HalfNormal("sigma", sigma=s_y)
+        pm.Normal("y", mu=mean, sigma=sigma, observed=y, dims="obs_id")
+    return model
+
+
+__all__ += ["variance_components", "varying_intercepts", "varying_slopes"]
