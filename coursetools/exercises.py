@@ -145,7 +145,9 @@ def _copy_autograder_zip(result_dir: Path, name: str, destination: Path) -> Path
         raise RuntimeError(f"otter assign made {len(zips)} autograder zips for {name}, expected 1")
     destination.mkdir(parents=True, exist_ok=True)
     target = destination / f"{name}-autograder.zip"
-    shutil.copyfile(zips[0], target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.copyfile(zips[0], partial)
+    os.replace(partial, target)  # a grader reading the zip never sees half of it
     return target
 
 
@@ -442,7 +444,14 @@ def main(argv: list[str] | None = None) -> int:
     if not masters:
         print(f"no masters found in {root / 'assignments'}", file=sys.stderr)
         return 1
-    autograder_dir = root / "_build" / "autograder"
+    # --check only reads: its autograders go to a temporary folder, so graders using
+    # _build/autograder (and their --resume caches, keyed on the zip) are left alone.
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as scratch:
+        autograder_dir = Path(scratch) if args.check else root / "_build" / "autograder"
+        return _generate_all(masters, root, autograder_dir, check=args.check)
+
+
+def _generate_all(masters: list[Path], root: Path, autograder_dir: Path, *, check: bool) -> int:
     problems = []
     for master in masters:
         print(f"{master.relative_to(root)}: otter assign, executing the solution ...", flush=True)
@@ -454,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         for folder, text in (("exercises", generated.student), ("solutions", generated.solution)):
             path = root / folder / f"{generated.name}.ipynb"
             committed = path.read_text(encoding="utf-8") if path.is_file() else None
-            if args.check:
+            if check:
                 if committed != text:
                     problems.append(_diff_summary(path.relative_to(root), committed, text))
             elif committed != text:
@@ -463,8 +472,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  wrote {path.relative_to(root)}")
             else:
                 print(f"  {path.relative_to(root)} unchanged")
-        print(f"  autograder: {generated.autograder.relative_to(root)}")
-    if args.check:
+        if not check:
+            print(f"  autograder: {generated.autograder.relative_to(root)}")
+    if check:
         if problems:
             print("Notebooks out of sync with their masters:\n" + "\n".join(problems))
             print("Run `make exercises` and commit the result.")
