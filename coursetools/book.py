@@ -551,6 +551,18 @@ def _interleave_for_parallel_read(app, env, docnames: list[str]) -> None:
     docnames[:] = [name for start in range(jobs) for name in ordered[start::jobs]]
 
 
+def _create_cache_database(app, env, docnames: list[str]) -> None:
+    """``env-before-read-docs``: create the execution cache's database in the main process.
+
+    Parallel readers that find no database each create one, and collide ("table settings
+    already exists") on a cold cache.
+    """
+    if app.parallel > 1 and getattr(app.config, "nb_execution_mode", None) == "cache":
+        from jupyter_cache import get_cache
+
+        get_cache(app.config.nb_execution_cache_path).db  # noqa: B018 (creates it)
+
+
 def build(arguments: Sequence[str], jobs: int) -> int:
     """``jupyter-book build <arguments>`` with ``jobs`` Sphinx reader processes."""
     import functools
@@ -584,6 +596,7 @@ def setup(app) -> dict:
     app.connect("config-inited", _key_execution_cache, priority=900)
     app.connect("config-inited", _declare_parallel_read_safe)
     app.connect("env-before-read-docs", _interleave_for_parallel_read)
+    app.connect("env-before-read-docs", _create_cache_database)
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
