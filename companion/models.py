@@ -33,6 +33,8 @@ from companion._checks import (
     same_length,
     trials_for,
 )
+from companion._dirichlet_spec import PI0_CONCENTRATION
+from companion._dirichlet_spec import alpha_prior as dirichlet_alpha_prior
 
 __all__ = [
     "Parameterization",
@@ -610,10 +612,12 @@ def dirichlet_multinomial(
     groups: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
     dims: tuple[str, str] = ("group", "category"),
+    alpha_prior: Any = None,
 ) -> pm.Model:
     """Category counts of several groups whose proportions vary around a common pattern.
 
-    alpha ~ Exponential(1), pi0 ~ Dirichlet(1, ..., 1), pi_r ~ Dirichlet(alpha * pi0)
+    alpha ~ ``alpha_prior`` (Exponential(1) by default), pi0 ~ Dirichlet(1, ..., 1),
+    pi_r ~ Dirichlet(alpha * pi0)
     and y_r ~ Multinomial(n_r, pi_r), with n_r the total of row r. pi0 is the common
     pattern (the mean of every pi_r) and alpha the concentration: the larger alpha, the
     closer every group's proportions stay to pi0. Given alpha and pi0, the posterior of
@@ -636,6 +640,12 @@ def dirichlet_multinomial(
         Labels of the rows and columns; default those of a DataFrame, else "0", "1", ...
     dims : tuple of two str
         Names of the group and category dimensions, e.g. ``("region", "category")``.
+    alpha_prior : frozen scipy.stats continuous distribution, optional
+        The prior of the concentration alpha: ``expon(scale=s)``, ``lognorm(s, scale=m)``
+        (log alpha ~ Normal(log m, s)), ``gamma(a, scale=s)``, ``halfnorm(scale=s)`` or
+        ``halfcauchy(scale=s)``, becoming the PyMC distribution of the same name; None is
+        Exponential(1). :func:`companion.exact.dirichlet_multinomial_hierarchy` takes the
+        same argument and integrates over the same prior.
 
     Returns
     -------
@@ -648,9 +658,11 @@ def dirichlet_multinomial(
     ValueError
         If ``counts`` is not two-dimensional, has fewer than two categories, holds
         negative, fractional or missing entries, or a group has no observation; or the
-        labels do not match its shape.
+        labels do not match its shape; or ``alpha_prior`` is another family or does not
+        live on (0, inf).
     TypeError
-        If ``counts`` does not hold numbers.
+        If ``counts`` does not hold numbers, or ``alpha_prior`` is not a frozen
+        scipy.stats distribution.
 
     References
     ----------
@@ -664,10 +676,16 @@ def dirichlet_multinomial(
     (['alpha', 'pi', 'pi0', 'y'], ('region', 'category'))
     >>> sorted(dirichlet_multinomial([[3, 5, 2], [10, 12, 9]], marginal=True).named_vars)
     ['alpha', 'pi0', 'y']
+    >>> weak = dirichlet_multinomial(
+    ...     [[3, 5, 2], [10, 12, 9]], alpha_prior=stats.lognorm(1.5, scale=20.0)
+    ... )
+    >>> type(weak["alpha"].owner.op).__name__
+    'LogNormalRV'
     """
     table = _counts(counts, "counts", ndim=2)
     if not isinstance(marginal, bool | np.bool_):
         raise TypeError(f"marginal must be True or False, got {marginal!r}")
+    prior = dirichlet_alpha_prior(alpha_prior)
     n_groups, n_categories = table.shape
     if n_categories < 2:
         raise ValueError(f"counts must have two or more categories (columns), got {table.shape}")
@@ -691,8 +709,8 @@ def dirichlet_multinomial(
     dims = (group_dim, category_dim)
     coords = {group_dim: group_labels, category_dim: category_labels}
     with pm.Model(coords=coords) as model:
-        alpha = pm.Exponential("alpha", lam=1.0)
-        pi0 = pm.Dirichlet("pi0", a=np.ones(n_categories), dims=category_dim)
+        alpha = getattr(pm, prior.pymc)("alpha", **prior.parameters)
+        pi0 = pm.Dirichlet("pi0", a=np.full(n_categories, PI0_CONCENTRATION), dims=category_dim)
         if marginal:
             pm.DirichletMultinomial("y", n=totals, a=alpha * pi0, observed=table, dims=dims)
         else:

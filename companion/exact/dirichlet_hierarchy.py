@@ -12,7 +12,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 
-from companion._checks import as_count_array
+from companion._checks import as_count_array, positive_integer
+from companion._dirichlet_spec import PI0_CONCENTRATION
+from companion._dirichlet_spec import alpha_prior as _alpha_prior
 from companion.exact._common import (
     expectation,
     memoized,
@@ -38,10 +40,18 @@ class DirichletHierarchyPosterior:
     ----------
     counts : array_like
         Counts of shape (groups, categories).
+    alpha_prior : frozen scipy.stats continuous distribution or None
+        The prior of alpha (checked by :func:`dirichlet_multinomial_hierarchy`); None is
+        Exponential(1).
+    nodes : int or None
+        Gauss-Hermite nodes per dimension; None chooses them from the number of
+        categories.
 
     Attributes
     ----------
     counts : numpy.ndarray
+    alpha_prior : scipy.stats frozen distribution
+        The prior of alpha.
     mean, sd : Mapping
         Posterior means and standard deviations of ``"alpha"`` (float), ``"pi0"``
         (categories) and ``"pi"`` (groups x categories).
@@ -52,8 +62,12 @@ class DirichletHierarchyPosterior:
     (:class:`~companion.exact.HasExpectations`); no quantiles or draws.
     """
 
-    def __init__(self, counts: np.ndarray) -> None:
+    def __init__(
+        self, counts: np.ndarray, *, alpha_prior: Any = None, nodes: int | None = None
+    ) -> None:
         self.counts = read_only(counts)
+        self._prior = _alpha_prior(alpha_prior)
+        self.alpha_prior = self._prior.law
         self._totals = counts.sum(axis=1)
         n_categories = counts.shape[1]
         mode = optimize.minimize(
@@ -63,7 +77,11 @@ class DirichletHierarchyPosterior:
         ).x
         covariance = np.linalg.inv(-_hessian(lambda u: self._log_density(u[None, :])[0], mode))
         # Product Gauss-Hermite rule in whitened coordinates around the mode.
-        n_nodes = min(_DM_MAX_NODES, int(_DM_MAX_POINTS ** (1 / n_categories)))
+        n_nodes = (
+            min(_DM_MAX_NODES, int(_DM_MAX_POINTS ** (1 / n_categories)))
+            if nodes is None
+            else nodes
+        )
         nodes, weights = np.polynomial.hermite_e.hermegauss(n_nodes)
         grid = np.stack(np.meshgrid(*[nodes] * n_categories, indexing="ij"), -1)
         grid = grid.reshape(-1, n_categories)
@@ -85,9 +103,12 @@ class DirichletHierarchyPosterior:
             - special.gammaln(n + alpha[:, None])
             + np.sum(special.gammaln(y + a) - special.gammaln(a), axis=-1)
         ).sum(axis=1)
-        # Exponential(1) on alpha and Dirichlet(1, ..., 1) on pi0, with the Jacobians
-        # alpha (log) and prod(pi0) (additive log-ratio).
-        return -alpha + np.log(alpha) + np.sum(np.log(pi0), axis=1) + log_likelihood
+        # alpha_prior on alpha and Dirichlet(1, ..., 1) on pi0 (up to a constant), with the
+        # Jacobians alpha (log) and prod(pi0) (additive log-ratio).
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            log_prior = self._prior.logpdf(alpha) + np.log(alpha)
+        log_pi0 = np.log(pi0)
+        return log_prior + PI0_CONCENTRATION * np.sum(log_pi0, axis=1) + log_likelihood
 
     def _conditional_pi(self, alpha: np.ndarray, pi0: np.ndarray) -> np.ndarray:
         """E[pi_r | alpha, pi0, y] = (alpha pi0 + y_r) / (alpha + n_r), shape (points, R, K)."""
@@ -155,11 +176,14 @@ class DirichletHierarchyPosterior:
 
 
 @memoized
-def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPosterior:
+def dirichlet_multinomial_hierarchy(
+    counts: ArrayLike, *, alpha_prior: Any = None, nodes: int | None = None
+) -> DirichletHierarchyPosterior:
     """Exact posterior moments of the hierarchical Dirichlet-Multinomial model.
 
-    The model of :func:`companion.models.dirichlet_multinomial`: alpha ~ Exponential(1),
-    pi0 ~ Dirichlet(1, ..., 1), pi_r ~ Dirichlet(alpha pi0), y_r ~ Multinomial(n_r, pi_r).
+    The model of :func:`companion.models.dirichlet_multinomial`: alpha ~ ``alpha_prior``
+    (Exponential(1) by default), pi0 ~ Dirichlet(1, ..., 1), pi_r ~ Dirichlet(alpha pi0),
+    y_r ~ Multinomial(n_r, pi_r).
     The pi_r are integrated out analytically (the Dirichlet-Multinomial likelihood), which
     leaves the K-dimensional posterior of (alpha, pi0). It is written in the unconstrained
     coordinates u = (log alpha, log(pi0_k / pi0_K)), where it is close to Gaussian, and
@@ -175,6 +199,17 @@ def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPost
     counts : array_like
         Counts of shape (groups, categories), 2 to 6 categories, whole numbers >= 0, every
         group with at least one observation.
+    alpha_prior : frozen scipy.stats continuous distribution, optional
+        The prior of the concentration alpha: ``expon(scale=s)``, ``lognorm(s, scale=m)``
+        (log alpha ~ Normal(log m, s)), ``gamma(a, scale=s)``, ``halfnorm(scale=s)`` or
+        ``halfcauchy(scale=s)``; None is Exponential(1). The same argument of
+        :func:`companion.models.dirichlet_multinomial` gives the same prior.
+    nodes : int, optional
+        Gauss-Hermite nodes per dimension, 2 to 20; None (the default) uses 20 up to
+        four categories and fewer beyond. Ten nodes (10,000 points for four categories
+        instead of 160,000) give the posterior means of pi_r to about 1e-4 relative
+        and that of alpha to about 1e-3 on the course's examples, in a fraction of the
+        time: enough for simulation studies that fit many data sets.
 
     Returns
     -------
@@ -186,7 +221,11 @@ def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPost
     ------
     ValueError
         If ``counts`` is not groups x (2 to 6) categories of valid counts, or a group is
-        empty.
+        empty; if ``alpha_prior`` is not one of the families above on (0, inf); if
+        ``nodes`` is not 2 to 20.
+    TypeError
+        If ``alpha_prior`` is not a frozen scipy.stats distribution, or ``nodes`` not an
+        integer.
 
     References
     ----------
@@ -199,8 +238,18 @@ def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPost
     >>> posterior = dirichlet_multinomial_hierarchy([[3, 5, 2], [10, 12, 9], [1, 6, 2]])
     >>> posterior.mean["pi"].shape, bool(posterior.mean["alpha"] > 0)
     ((3, 3), True)
+    >>> from scipy import stats
+    >>> weak = dirichlet_multinomial_hierarchy(
+    ...     [[3, 5, 2], [10, 12, 9], [1, 6, 2]], alpha_prior=stats.lognorm(1.5, scale=20)
+    ... )
+    >>> bool(weak.mean["alpha"] > posterior.mean["alpha"])
+    True
     """
     counts = as_count_array(counts, "counts", ndim=2)
+    if nodes is not None:
+        nodes = positive_integer(nodes, "nodes")
+        if not 2 <= nodes <= _DM_MAX_NODES:
+            raise ValueError(f"nodes must be 2 to {_DM_MAX_NODES}, got {nodes}")
     if not 2 <= counts.shape[1] <= _DM_MAX_CATEGORIES:
         raise ValueError(
             f"counts must have 2 to {_DM_MAX_CATEGORIES} categories (columns) for the exact "
@@ -208,7 +257,7 @@ def dirichlet_multinomial_hierarchy(counts: ArrayLike) -> DirichletHierarchyPost
         )
     if np.any(counts.sum(axis=1) == 0):
         raise ValueError("counts must have at least one observation in every group (row)")
-    return DirichletHierarchyPosterior(counts.astype(float))
+    return DirichletHierarchyPosterior(counts.astype(float), alpha_prior=alpha_prior, nodes=nodes)
 
 
 def _unpack(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
