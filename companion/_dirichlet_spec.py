@@ -63,6 +63,20 @@ class AlphaPrior(NamedTuple):
         z = alpha / p["beta"]  # HalfCauchy
         return np.log(2 / (np.pi * p["beta"])) - np.log1p(z**2)
 
+    def dlogpdf(self, alpha: np.ndarray) -> np.ndarray:
+        """Derivative of :meth:`logpdf` with respect to ``alpha``, for the mode search."""
+        alpha = np.asarray(alpha, dtype=float)
+        p = self.parameters
+        if self.pymc == "Exponential":
+            return np.full_like(alpha, -p["lam"])
+        if self.pymc == "LogNormal":
+            return -(1 + (np.log(alpha) - p["mu"]) / p["sigma"] ** 2) / alpha
+        if self.pymc == "Gamma":
+            return (p["alpha"] - 1) / alpha - p["beta"]
+        if self.pymc == "HalfNormal":
+            return -alpha / p["sigma"] ** 2
+        return -2 * alpha / (p["beta"] ** 2 + alpha**2)  # HalfCauchy
+
 
 def default_alpha_prior() -> Any:
     """alpha ~ Exponential(1), the default of the family's builders (a new frozen law)."""

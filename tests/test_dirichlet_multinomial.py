@@ -392,8 +392,9 @@ WEAK_PRIOR = stats.lognorm(1.5, scale=20.0)  # log alpha ~ Normal(log 20, 1.5), 
 )
 def test_alpha_prior_translates_scipy_laws_and_their_log_densities(law, pymc_name, parameters):
     """Each supported scipy law becomes the PyMC distribution of the same parameters
-    (written out here from the laws' definitions), and the spec's fast log density equals
-    scipy's logpdf over six orders of magnitude of alpha."""
+    (written out here from the laws' definitions), and the spec's fast log density and its
+    derivative equal scipy's logpdf and its central differences over six orders of
+    magnitude of alpha."""
     from companion._dirichlet_spec import alpha_prior
 
     prior = alpha_prior(law)
@@ -401,6 +402,10 @@ def test_alpha_prior_translates_scipy_laws_and_their_log_densities(law, pymc_nam
     assert prior.parameters == pytest.approx(parameters, rel=1e-9)
     alpha = np.geomspace(1e-3, 1e3, 25)
     assert np.allclose(prior.logpdf(alpha), law.logpdf(alpha), rtol=1e-10, atol=1e-10)
+    # its derivative, against central differences of scipy's logpdf
+    step = 1e-6 * alpha
+    numerical = (law.logpdf(alpha + step) - law.logpdf(alpha - step)) / (2 * step)
+    assert np.allclose(prior.dlogpdf(alpha), numerical, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
