@@ -27,12 +27,15 @@ system-book:  ## Install (or name) the system tools the book needs: Python >= 3.
 system-test:  ## Install (or name) the system tools the tests need: also bubblewrap, Chromium, git
 	@scripts/prerequisites.sh dot bwrap chromium git
 
+# launch-notebooks runs twice: before the build so the launch buttons find every chapter's
+# notebook, after it to paste the values the build computed (glue) into their text.
 book: system-book $(STAMP)  ## Execute every chapter and build the HTML book into _build/html
 	$(BIN)/python -m coursetools.book launch-notebooks
 	$(BIN)/python -m coursetools.book build . -W -n --keep-going
+	$(BIN)/python -m coursetools.book launch-notebooks
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-launch-notebooks: $(STAMP)  ## Write book/<chapter>.ipynb, the notebooks Colab/Binder launch
+launch-notebooks: $(STAMP)  ## Write book/<chapter>.ipynb (Colab/Binder; values from the last make book) and the exercises' install cells
 	$(BIN)/python -m coursetools.book launch-notebooks
 
 release-check: $(STAMP)  ## Fail while _config.yml's repository.url is the placeholder (not in make test)

@@ -7,7 +7,10 @@ open it as raw text), so ``python -m coursetools.book launch-notebooks`` (run by
 ``make book``) writes, for every chapter in ``_toc.yml`` that is a notebook (its front
 matter has a kernelspec), ``book/<chapter>.ipynb`` next to it:
 
-- the chapter's cells, converted by jupytext, without outputs;
+- the chapter's cells, converted by jupytext, without outputs, with the Markdown made
+  plain for Jupyter by :mod:`coursetools.myst_markdown`: glue roles become the values the
+  last book build computed (``_build/jupyter_execute/<chapter>.glue.json``), directives
+  Markdown and HTML, references and citations links into the online book;
 - a first cell that installs what the chapter imports and a fresh Colab or Binder session
   lacks: the companion package (from the repository and branch named in ``_config.yml``),
   ``myst-nb`` (for ``glue``) and ``graphviz`` (for the plate diagrams).
@@ -15,8 +18,13 @@ matter has a kernelspec), ``book/<chapter>.ipynb`` next to it:
 sphinx-book-theme points its launch buttons at ``<chapter>.ipynb`` when that file exists
 beside the ``.md`` source, so the buttons open these notebooks from the repository: they
 are committed. ``book/*.ipynb`` is in the book's ``exclude_patterns`` (they are not pages).
-The output is deterministic (cell ids numbered, metadata reduced to the kernelspec), so
-``launch-notebooks --check`` fails when a committed notebook is out of date or missing.
+The output is deterministic (cell ids numbered, metadata reduced to the kernelspec) up to
+the glued values, so ``launch-notebooks --check`` fails when a committed notebook is out of
+date or missing. The glued values are masked when notebooks are compared: they come from
+MCMC draws, which differ between machines, and a clone that has not built the book has
+none (the text then says the cells compute them). ``make book`` writes the notebooks
+before the build (so the launch buttons find them) and after it (to paste the values);
+a notebook whose text is unchanged keeps the values it was committed with.
 
 Release check
 -------------
@@ -88,6 +96,8 @@ import jupytext
 import nbformat
 import yaml
 
+from coursetools import install_cell, myst_markdown
+
 __all__ = [
     "EXECUTION_CACHE_INPUTS",
     "PLACEHOLDER_REPOSITORY_URL",
@@ -97,7 +107,10 @@ __all__ = [
     "build",
     "execution_key",
     "install_cell_source",
+    "book_index",
+    "glue_values",
     "launch_notebook",
+    "locked_versions",
     "main",
     "release_problems",
     "repository_setting",
@@ -108,28 +121,12 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Module imported by the chapters -> what pip installs when it is missing. The companion's
-# own requirement is added from the repository named in _config.yml.
+# Module imported by the chapters -> the distribution pip installs when it is missing (at
+# the version of requirements.lock). The companion's own requirement comes from _config.yml.
 EXTRA_REQUIREMENTS = {"myst_nb": "myst-nb", "graphviz": "graphviz"}
 
 # The repository the course ships with in _config.yml: a fork must replace it before publishing.
 PLACEHOLDER_REPOSITORY_URL = "https://github.com/partial-pooling/hierarchical-course"
-
-INSTALL_TEMPLATE = """\
-# Install what this chapter needs when it is missing (a fresh Colab or Binder session):
-# the course's companion package, myst-nb (glue) and graphviz (plate diagrams).
-import importlib
-import importlib.util
-import subprocess
-import sys
-
-requirements = {{
-{requirements}}}
-missing = [spec for name, spec in requirements.items() if importlib.util.find_spec(name) is None]
-if missing:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
-    importlib.invalidate_caches()
-"""
 
 
 # What a chapter's outputs depend on besides its own cells (paths relative to the book's
@@ -172,7 +169,9 @@ def _config_line(root: Path, *keys: str) -> int:
     return node.start_mark.line + 1
 
 
-def install_cell_source(repository_url: str, *, branch: str = "main") -> str:
+def install_cell_source(
+    repository_url: str, *, branch: str = "main", root: Path | None = None
+) -> str:
     """Source of the first cell of every launch notebook.
 
     Parameters
@@ -181,24 +180,34 @@ def install_cell_source(repository_url: str, *, branch: str = "main") -> str:
         The book's repository on GitHub (``repository.url`` in ``_config.yml``).
     branch : str
         The branch to install the companion from (``repository.branch``).
+    root : Path, optional
+        The book's folder, whose ``requirements.lock`` gives the pinned versions (default:
+        this repository's).
 
     Returns
     -------
     str
         Python code that pip-installs the companion (from ``repository_url`` at
-        ``branch``), myst-nb and graphviz, each only when it cannot be imported.
+        ``branch``), myst-nb and graphviz, each only when it cannot be imported, with the
+        versions the course is tested with (see :mod:`coursetools.install_cell`).
 
     Examples
     --------
     >>> "git+https://github.com/o/r.git@main" in install_cell_source("https://github.com/o/r")
     True
     """
-    if not repository_url.startswith("https://"):
-        raise ValueError(f"repository_url must be an https:// URL, got {repository_url!r}")
-    url = _normalize_url(repository_url)
-    requirements = {"companion": f"companion @ git+{url}.git@{branch}", **EXTRA_REQUIREMENTS}
-    lines = "".join(f"    {module!r}: {spec!r},\n" for module, spec in requirements.items())
-    return INSTALL_TEMPLATE.format(requirements=lines.replace("'", '"'))
+    return install_cell.install_cell_source(
+        repository_url,
+        branch=branch,
+        modules=EXTRA_REQUIREMENTS,
+        versions=locked_versions(root or REPO),
+    )
+
+
+def locked_versions(root: Path = REPO) -> dict[str, str]:
+    """The pinned versions of ``<root>/requirements.lock`` (empty when there is none)."""
+    lock = Path(root) / "requirements.lock"
+    return install_cell.locked_versions(lock) if lock.is_file() else {}
 
 
 def chapter_sources(root: Path = REPO) -> list[Path]:
@@ -217,18 +226,38 @@ def chapter_sources(root: Path = REPO) -> list[Path]:
     from sphinx_external_toc.parsing import parse_toc_yaml
 
     site_map = parse_toc_yaml(root / "_toc.yml")
-    sources = []
-    for docname in site_map:
-        source = root / f"{docname}.md"
-        if source.exists() and "kernelspec" in jupytext.read(source).metadata:
-            sources.append(source)
-    return sorted(sources)
+    return sorted(
+        root / f"{docname}.md" for docname in site_map if _is_notebook(root / f"{docname}.md")
+    )
+
+
+def _front_matter(source: Path) -> dict:
+    """The YAML front matter of a Markdown page (empty when it has none). Read directly:
+    jupytext guesses the format of a page without one (``:::`` fences make it pandoc)."""
+    text = source.read_text(encoding="utf-8") if source.is_file() else ""
+    match = re.match(r"---\n(.*?\n)---\n", text, flags=re.S)
+    try:
+        matter = yaml.safe_load(match[1]) if match else {}
+    except yaml.YAMLError:
+        return {}
+    return matter if isinstance(matter, dict) else {}
+
+
+def _is_notebook(source: Path) -> bool:
+    return "kernelspec" in _front_matter(source)
 
 
 def launch_notebook(
-    source: Path, *, repository_url: str, branch: str = "main"
+    source: Path,
+    *,
+    repository_url: str,
+    branch: str = "main",
+    index: myst_markdown.BookIndex | None = None,
+    glue: dict | None = None,
+    problems: list[str] | None = None,
 ) -> nbformat.NotebookNode:
-    """The launch notebook of one chapter: its cells, after a cell installing what it needs.
+    """The launch notebook of one chapter: its cells, after a cell installing what it needs,
+    with its Markdown converted for plain Jupyter (:mod:`coursetools.myst_markdown`).
 
     Parameters
     ----------
@@ -236,6 +265,13 @@ def launch_notebook(
         A MyST Markdown notebook (``book/<chapter>.md``).
     repository_url, branch : str
         Where the companion is installed from (see :func:`install_cell_source`).
+    index : BookIndex, optional
+        The book's labels and address (default: read from the book holding ``source``).
+    glue : dict, optional
+        The chapter's glued values (:func:`glue_values`); without them the text says that
+        running the cells computes them.
+    problems : list, optional
+        Receives what the conversion could not handle.
 
     Returns
     -------
@@ -243,26 +279,94 @@ def launch_notebook(
         A valid nbformat 4 notebook without outputs, with numbered cell ids and only the
         kernelspec and language in its metadata.
     """
-    chapter = jupytext.read(source)
-    install = nbformat.v4.new_code_cell(install_cell_source(repository_url, branch=branch))
+    source = Path(source).resolve()
+    chapter = jupytext.read(source, fmt="md:myst")
+    root = _book_root(source.parent)
+    if index is None:
+        index = book_index(root, repository_url)
+    docname = source.relative_to(root).with_suffix("").as_posix()
+    install = install_cell.install_cell(
+        install_cell_source(repository_url, branch=branch, root=root)
+    )
     notebook = nbformat.v4.new_notebook(
         metadata={
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
         }
     )
-    for index, cell in enumerate([install, *chapter.cells]):
+    for number, cell in enumerate([install, *chapter.cells]):
         cell = copy.deepcopy(cell)
-        cell["id"] = f"cell-{index}"
+        cell["id"] = f"cell-{number}"
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
+        elif cell["cell_type"] == "markdown":
+            cell["source"], found = myst_markdown.convert(
+                cell["source"], docname=docname, index=index, glue=glue, root=root
+            )
+            if problems is not None:
+                problems += found
         notebook.cells.append(cell)
     nbformat.validate(notebook)
     return notebook
 
 
-def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Path]:
+def book_index(root: Path, repository_url: str | None = None) -> myst_markdown.BookIndex:
+    """The labels, titles and citations of the book in ``root``, and its online address
+    (``html.baseurl`` in ``_config.yml``, else the repository's GitHub Pages site)."""
+    config = _load_config(root)
+    url = repository_url or repository_setting(root)[0]
+    base = myst_markdown.book_url(url, (config.get("html") or {}).get("baseurl"))
+    return myst_markdown.BookIndex.from_book(root, base)
+
+
+EXECUTED = Path("_build") / "jupyter_execute"
+"""Where MyST-NB writes the executed chapters and their glued values (``<chapter>.glue.json``)."""
+
+
+def glue_values(source: Path, root: Path = REPO) -> dict | None:
+    """The values the built book glued into chapter ``source``, or ``None`` when the book
+    was not built, or was built from other code than the chapter has now.
+
+    The executed notebook ``_build/jupyter_execute/<chapter>.ipynb`` must have the same
+    code cells as the chapter: otherwise its values may belong to code that changed.
+    """
+    relative = Path(source).resolve().relative_to(Path(root).resolve()).with_suffix("")
+    executed = Path(root) / EXECUTED / relative.with_suffix(".ipynb")
+    glue = myst_markdown.load_glue(Path(root) / EXECUTED / relative.with_suffix(".glue.json"))
+    if glue is None or not executed.is_file():
+        return None
+
+    def code(notebook) -> list[str]:
+        return [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"]
+
+    current = jupytext.read(source, fmt="md:myst")
+    if code(nbformat.read(executed, as_version=4)) != code(current):
+        return None
+    return glue
+
+
+def _masked(text: str) -> str:
+    """A launch notebook's text with its glued values masked (see :func:`mask_glue`)."""
+    notebook = nbformat.reads(text, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = myst_markdown.mask_glue(cell.source)
+    return nbformat.writes(notebook)
+
+
+def _glued_count(text: str) -> int:
+    return text.count(myst_markdown.GLUE_TITLE)
+
+
+def write_launch_notebooks(
+    root: Path = REPO, *, check: bool = False, problems: list[str] | None = None
+) -> list[Path]:
     """Write ``<chapter>.ipynb`` beside every notebook chapter, or check they are current.
+
+    A notebook is compared with its chapter with the glued values masked: they come from
+    the built book (MCMC draws differ between machines, and a book not built has none), so
+    a notebook is rewritten when its text or code changed, or when the build has values it
+    lacks -- not when a rebuild on another machine computed slightly different ones.
 
     Parameters
     ----------
@@ -270,6 +374,8 @@ def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Pa
         The book's folder.
     check : bool
         If true, write nothing and return the notebooks that are missing or out of date.
+    problems : list, optional
+        Receives what the Markdown conversion could not handle.
 
     Returns
     -------
@@ -277,15 +383,26 @@ def write_launch_notebooks(root: Path = REPO, *, check: bool = False) -> list[Pa
         The notebooks written (or, with ``check``, those that need writing).
     """
     url, branch = repository_setting(root)
+    index = book_index(root, url)
     changed = []
     for source in chapter_sources(root):
-        notebook = launch_notebook(source, repository_url=url, branch=branch)
+        glue = glue_values(source, root)
+        notebook = launch_notebook(
+            source, repository_url=url, branch=branch, index=index, glue=glue, problems=problems
+        )
         text = nbformat.writes(notebook) + "\n"
         target = source.with_suffix(".ipynb")
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            changed.append(target)
+        old = target.read_text(encoding="utf-8") if target.exists() else None
+        if old == text:
+            continue
+        stale = old is None or _masked(old) != _masked(text)
+        if stale or (not check and _glued_count(text) > _glued_count(old)):
+            if stale:
+                changed.append(target)
             if not check:
                 target.write_text(text, encoding="utf-8")
+                if not stale:
+                    changed.append(target)
     return changed
 
 
@@ -311,10 +428,13 @@ def release_problems(root: Path = REPO) -> list[str]:
             f"_config.yml:{_config_line(root, 'repository', 'url')}: repository.url is {what} "
             f"({url}): set it (and repository.branch) to your fork, then `make launch-notebooks`"
         ]
+    from coursetools.exercises import write_install_cells
+
+    stale = write_launch_notebooks(root, check=True) + write_install_cells(root, check=True)
     problems = [
         f"{path.relative_to(root)}: out of date with repository.url or its chapter: "
         "run `make launch-notebooks` and commit"
-        for path in write_launch_notebooks(root, check=True)
+        for path in stale
     ]
     placeholder = PLACEHOLDER_REPOSITORY_URL.partition("://")[2]
     for path in [root / "README.md", *sorted((root / "book").glob("*.md"))]:
@@ -635,7 +755,13 @@ def main(argv: list[str] | None = None) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(yaml.safe_dump(student_config(), sort_keys=False), encoding="utf-8")
         return 0
-    changed = write_launch_notebooks(check=args.check)
+    from coursetools.exercises import write_install_cells
+
+    problems: list[str] = []
+    changed = write_launch_notebooks(check=args.check, problems=problems)
+    for problem in dict.fromkeys(problems):
+        print(f"warning: not converted for plain Jupyter: {problem}", file=sys.stderr)
+    changed += write_install_cells(REPO, check=args.check)
     for path in changed:
         print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(REPO)}")
     if args.check and changed:

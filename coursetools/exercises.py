@@ -13,7 +13,14 @@
    its outputs, so that nbval can compare the cells marked ``# NBVAL_CHECK_OUTPUT``;
    if any of the solution's own checks (its notebook carries the public and the hidden
    tests) fails, nothing is written and the command fails;
-4. writes the **autograder** (the zip ``otter run`` grades with, holding every test) to
+4. puts the **install cell** first in both notebooks (:mod:`coursetools.install_cell`):
+   in a fresh Colab or Binder runtime it installs the companion (from ``repository.url``
+   at ``repository.branch`` in ``_config.yml``) and otter-grader, at the versions of
+   ``requirements.lock``; where they import it does nothing, and the grader never runs
+   it. ``make launch-notebooks`` rewrites just this cell after the setting changes
+   (:func:`write_install_cells`). In Colab, whose notebooks are not files, otter's init
+   cell writes the public checks from the notebook's metadata to ``tests/``;
+5. writes the **autograder** (the zip ``otter run`` grades with, holding every test) to
    ``_build/autograder/<name>-autograder.zip``.
 
 Where the grading material lives
@@ -77,6 +84,9 @@ from pathlib import Path
 
 import nbformat
 
+from coursetools.install_cell import install_cell, is_install_cell
+from coursetools.install_cell import install_cell_source as _install_cell_source
+
 __all__ = [
     "VOLATILE_TAG",
     "GeneratedNotebooks",
@@ -84,9 +94,11 @@ __all__ = [
     "ensure_autograder",
     "find_masters",
     "generate",
+    "install_cell_source",
     "main",
     "normalise_notebook",
     "strip_solution_markers",
+    "write_install_cells",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +113,8 @@ _MARKER_LINE = re.compile(rf"^\s*#\s*{NBVAL_MARKER}\s*$")
 _CHECK_CELL = re.compile(r"^\s*grader\.check(_all)?\(")
 _SOLUTION_SUFFIX = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$")
 _SOLUTION_DELIMITER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
+EXERCISE_REQUIREMENTS = {"otter": "otter-grader"}
+"""Modules the graded notebooks import besides the companion and its dependencies."""
 _KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 _LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 
@@ -224,6 +238,7 @@ _INIT_CELL = """\
 # found by its assignment name, so you may rename the notebook.
 import json
 import os
+import sys
 from pathlib import Path
 
 import otter
@@ -247,7 +262,24 @@ def find_this_notebook(assignment):
     )
 
 
-grader = otter.Notebook(find_this_notebook(ASSIGNMENT))"""
+def checks_from_colab(assignment):
+    \"\"\"Colab keeps the notebook off disk: write its public checks to tests/.\"\"\"
+    from google.colab import _message
+
+    notebook = _message.blocking_request("get_ipynb", timeout_sec=60)["ipynb"]
+    metadata = notebook["metadata"]["otter"]
+    if metadata["assignment_name"] != assignment:
+        raise ValueError(f"this notebook is not {assignment!r}")
+    Path("tests").mkdir(exist_ok=True)
+    for question, source in metadata["tests"].items():
+        Path("tests", f"{question}.py").write_text(source, encoding="utf-8")
+    return "tests"
+
+
+if "google.colab" in sys.modules:
+    grader = otter.Notebook(tests_dir=checks_from_colab(ASSIGNMENT))
+else:
+    grader = otter.Notebook(find_this_notebook(ASSIGNMENT))"""
 
 
 def _init_cell(assignment: str) -> str:
@@ -297,7 +329,7 @@ def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbfo
             if not keep_outputs:
                 source = _strip_marker_lines(source)
                 cell.source = source
-        digest = hashlib.sha1(f"{cell.cell_type}\n{source}".encode()).hexdigest()[:12]
+        digest = _cell_id(cell.cell_type, source)
         count = seen.get(digest, 0)
         seen[digest] = count + 1
         cell["id"] = digest if count == 0 else f"{digest}-{count}"
@@ -366,6 +398,56 @@ def _dumps(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def _cell_id(cell_type: str, source: str) -> str:
+    return hashlib.sha1(f"{cell_type}\n{source}".encode()).hexdigest()[:12]
+
+
+def install_cell_source(root: Path = REPO_ROOT) -> str:
+    """The first cell of every exercise and solution notebook: installs the companion (from
+    ``repository.url`` at ``repository.branch`` in ``<root>/_config.yml``) and otter-grader
+    where they are missing, at the versions of ``<root>/requirements.lock``
+    (:mod:`coursetools.install_cell`)."""
+    from coursetools import book
+
+    root = Path(root) if (Path(root) / "_config.yml").is_file() else REPO_ROOT
+    url, branch = book.repository_setting(root)
+    return _install_cell_source(
+        url,
+        branch=branch,
+        modules=EXERCISE_REQUIREMENTS,
+        versions=book.locked_versions(root),
+    )
+
+
+def write_install_cells(root: Path = REPO_ROOT, *, check: bool = False) -> list[Path]:
+    """Rewrite the install cell of every notebook in ``exercises/`` and ``solutions/`` for
+    the current repository setting and lock, without regenerating the rest.
+
+    ``make launch-notebooks`` runs this, so a fork that sets ``repository.url`` need not
+    re-execute the solutions (``make exercises`` writes the same cells).
+
+    Returns
+    -------
+    list of Path
+        The notebooks rewritten (or, with ``check``, those whose install cell is stale).
+    """
+    source = install_cell_source(root)
+    changed = []
+    for folder in ("exercises", "solutions"):
+        for path in sorted((Path(root) / folder).glob("*.ipynb")):
+            text = path.read_text(encoding="utf-8")
+            nb = nbformat.reads(text, as_version=4)
+            if not nb.cells or not is_install_cell(nb.cells[0]):
+                continue
+            nb.cells[0].source = source
+            nb.cells[0]["id"] = _cell_id("code", source)
+            if _dumps(nb) != text:
+                changed.append(path)
+                if not check:
+                    path.write_text(_dumps(nb), encoding="utf-8")
+    return changed
+
+
 def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
     """Run otter assign on ``master``, execute the solution and return both notebooks.
 
@@ -388,12 +470,15 @@ def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
     """
     master = Path(master).resolve()
     name = master.stem
+    install = install_cell_source(master.parents[1])
     with tempfile.TemporaryDirectory(prefix=f"exercises-{name}-") as tmp:
         result_dir = Path(tmp) / "out"
         _run_otter_assign(master, result_dir)
         student = nbformat.read(result_dir / "student" / master.name, as_version=4)
+        student.cells.insert(0, install_cell(install))
         solution_dir = result_dir / "autograder"
         solution = strip_solution_markers(nbformat.read(solution_dir / master.name, as_version=4))
+        solution.cells.insert(0, install_cell(install))
         executed = _execute(solution, solution_dir)
         failures = _failed_checks(executed)
         if failures:

@@ -75,7 +75,11 @@ def _run_install_cell(monkeypatch, missing: set[str]) -> list[list[str]]:
         "find_spec",
         lambda name, *args: None if name in missing else real_find_spec(name, *args),
     )
-    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append(command))
+    monkeypatch.setattr(
+        subprocess,
+        "run",
+        lambda command, **kwargs: calls.append(command) or subprocess.CompletedProcess(command, 0),
+    )
     source = book.install_cell_source(CONFIG["repository"]["url"])
     exec(compile(source, "install-cell", "exec"), {})
     return calls
@@ -88,11 +92,17 @@ def test_install_cell_does_nothing_when_everything_is_installed(monkeypatch):
 
 def test_install_cell_installs_only_what_is_missing(monkeypatch):
     """Without the companion and myst-nb (a fresh Colab), the cell pip-installs exactly those
-    two, the companion from the repository and branch named in _config.yml."""
+    two, the companion from the repository and branch named in _config.yml and myst-nb at the
+    lock's version, with PyMC, ArviZ and the rest of TESTED_WITH at the lock's versions."""
+    lock = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", (REPO / "requirements.lock").read_text(), re.M))
     calls = _run_install_cell(monkeypatch, missing={"companion", "myst_nb"})
-    assert calls == [
-        [sys.executable, "-m", "pip", "install", "--quiet", _companion_requirement(), "myst-nb"]
+    pins = [
+        f"{name}=={lock[name]}"
+        for name in ("arviz", "arviz-base", "arviz-plots", "arviz-stats", "nutpie", "pymc")
+        + ("pytensor", "xarray")
     ]
+    install = ["install", "--quiet", _companion_requirement(), f"myst-nb=={lock['myst-nb']}"]
+    assert calls == [[sys.executable, "-m", "pip", *install, *pins]]
 
 
 def test_install_cell_source_rejects_a_non_https_repository():

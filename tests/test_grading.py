@@ -66,16 +66,21 @@ def _replace_line(nb: nbformat.NotebookNode, pattern: str, replacement: str) -> 
     assert hits == 1, f"expected one line matching {pattern!r}, found {hits}"
 
 
+def _init_index(nb: nbformat.NotebookNode) -> int:
+    """The index of otter's init cell (after the install cell)."""
+    return next(i for i, cell in enumerate(nb.cells) if "otter.Notebook" in cell.source)
+
+
 def _insert_after_init(nb: nbformat.NotebookNode, source: str) -> None:
-    """Insert a code cell right after otter's init cell (the first cell)."""
-    assert "otter.Notebook" in nb.cells[0].source
-    nb.cells.insert(1, nbformat.v4.new_code_cell(source))
+    """Insert a code cell right after otter's init cell."""
+    nb.cells.insert(_init_index(nb) + 1, nbformat.v4.new_code_cell(source))
 
 
 def _minimal_notebook(source: str) -> nbformat.NotebookNode:
-    """The student notebook cut down to otter's init cell and one cell (fast to grade)."""
+    """The student notebook cut down to its install and init cells and one cell (fast to
+    grade)."""
     nb = _read(EXERCISE)
-    nb.cells = [nb.cells[0], nbformat.v4.new_code_cell(source)]
+    nb.cells = [*nb.cells[: _init_index(nb) + 1], nbformat.v4.new_code_cell(source)]
     return nb
 
 

@@ -144,8 +144,10 @@ def _submission(kind: str) -> nbformat.NotebookNode:
     """
     nb = nbformat.read(SOLUTION, as_version=4)
     nb.metadata["otter"] = nbformat.read(EXERCISE, as_version=4).metadata["otter"]
-    cells = [nb.cells[0], nbformat.v4.new_code_cell(FORGERY if kind == "forger" else HONEST_WRONG)]
-    for cell in nb.cells[1:]:
+    init = next(i for i, cell in enumerate(nb.cells) if "otter.Notebook" in cell.source)
+    forgery = nbformat.v4.new_code_cell(FORGERY if kind == "forger" else HONEST_WRONG)
+    cells = [*nb.cells[: init + 1], forgery]
+    for cell in nb.cells[init + 1 :]:
         question = CHECK.fullmatch(cell.source.strip())
         if question and question.group(1) in WRONG:
             names = WRONG[question.group(1)]

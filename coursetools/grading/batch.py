@@ -98,6 +98,7 @@ def grader_hash(
     digest.update(repr((limits, sandbox.label, default, GradeRow.columns())).encode())
     for module in ("submission", "answers", "hidden_tests", "kernel_driver", "test_runner"):
         digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    digest.update((Path(__file__).parents[1] / "install_cell.py").read_bytes())  # cells removed
     return digest.hexdigest()
 
 

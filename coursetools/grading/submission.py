@@ -9,6 +9,13 @@
 3. When a hidden test calls a function answer, the grader relays the call's arguments
    to the student's sandbox and the result back, both as data.
 
+The notebook's install cell (:mod:`coursetools.install_cell`, tagged ``install-requirements``)
+is removed before the notebook enters the sandbox: grading never runs pip. A tagged cell that
+is not the generated install cell (edited: say, answers typed into it) is removed all the
+same, and the reasons of the questions not fully scored say so. An untagged copy of the
+install cell runs like any cell: everything it asks for imports in the sandbox, so it does
+nothing (and the sandbox has no network for a pip that an edited copy starts).
+
 The grader trusts only the test process's report. Scores are clamped to each
 question's points; whatever the notebook does to its own process (patching
 ``numpy.allclose``, answers whose ``==`` is always true, writing files) reaches the
@@ -32,6 +39,7 @@ from coursetools.grading.assignments import Assignment
 from coursetools.grading.report import ALL_PASSED, GradeRow
 from coursetools.grading.sandbox import SANDBOX_DIR, Sandbox, kill, remove_tree
 from coursetools.grading.settings import DEFAULT_LIMITS, Limits
+from coursetools.install_cell import is_generated_install_source, is_install_cell
 
 __all__ = ["NAMING_RULE", "grade_file"]
 
@@ -83,6 +91,25 @@ class _Run:
     problem: str = ""
     cell_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+EDITED_INSTALL_CELL = (
+    "the install cell (tagged 'install-requirements') was edited: grading never runs it, "
+    "so nothing written in it counts; keep answers in the other cells"
+)
+
+
+def _without_install_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """Remove the install cells from ``notebook``; a note for each edited one."""
+    kept, notes = [], []
+    for cell in notebook.cells:
+        if not is_install_cell(cell):
+            kept.append(cell)
+        elif not is_generated_install_source(cell.get("source", "")):
+            notes.append(EDITED_INSTALL_CELL)
+    notebook.cells = kept
+    return list(dict.fromkeys(notes))
 
 
 def _python(module: str, *args: str) -> list[str]:
@@ -211,6 +238,8 @@ def _rows(run: _Run, assignment: Assignment, base: dict) -> list[GradeRow]:
             reason = reason[:500] or "no result for this question"
         if raised and score < possible:
             reason = f"the notebook raised {raised[:300]} | {reason}"
+        if run.notes and score < possible:
+            reason = f"{'; '.join(run.notes)} | {reason}"
         rows.append(
             GradeRow(**base, question=question, score=score, max_score=possible, reason=reason)
         )
@@ -309,6 +338,7 @@ def grade_file(
         "language": "python",
         "name": "python3",
     }
+    notes = _without_install_cells(notebook)
     workdir = Path(tempfile.mkdtemp(prefix="grade-", dir=scratch))
     try:
         run = _run_sandboxes(notebook, assignment, sandbox, limits, workdir)
@@ -316,5 +346,6 @@ def grade_file(
         run = _Run(problem=f"grader error: {type(error).__name__}: {error}"[:300])
     finally:
         remove_tree(workdir)
+    run.notes = notes
     base["seconds"] = round(run.seconds, 1)
     return _rows(run, assignment, base)
