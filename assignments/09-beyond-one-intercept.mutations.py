@@ -11,9 +11,11 @@ Reference answers come from an independent route, never from ``companion.mixed``
   question asks for Henderson's form; the hidden tests also use GLS, so the solution's
   own form appears as an alternative), at the q2 reference's variance parameters;
 - q4: lme4's printed REML standard deviations (Penicillin, Pastes), which the hidden
-  tests compare with the balanced ANOVA closed forms.
-
-The notebook samples nothing, so every answer is deterministic: one seed.
+  tests compare with the balanced ANOVA closed forms;
+- q5: the radon fit of ``models.varying_intercepts`` as exact posterior draws: (tau,
+  sigma) from their marginal posterior on a fine grid (alpha integrated out county by
+  county, mu and beta analytically; jittered within a cell), then (mu, beta) from their
+  bivariate Normal conditional and each alpha_j from its Normal conditional; five seeds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from coursetools.grading.mutations import (
     From,
     Mutant,
     alternative,
+    fit_from_draws,
     mistake,
     wrong_options,
 )
@@ -593,4 +596,233 @@ Q4 = Catalogue(
     ),
 )
 
-CATALOGUE = {"q1": Q1, "q2": Q2, "q3": Q3, "q4": Q4}
+# ------------------------------------------------------------------------------ q5
+
+CHAINS, DRAWS = 4, 1000  # the notebook's fit: sampling.sample's defaults
+SEEDS = (0, 1, 2, 3, 4)
+
+
+@functools.cache
+def _radon():
+    frame = data.load_radon()
+    y = frame["log_radon"].to_numpy(float)
+    x = frame["floor"].to_numpy(float)
+    codes, labels = pd.factorize(frame["county"].astype(str), sort=True)
+    return frame, y, x, codes, list(labels)
+
+
+def _radon_priors(y, x):
+    """models.varying_intercepts' priors: scaled by the (ddof 0) sds of y and x."""
+    s_y = y.std()
+    return {"m0": y.mean(), "s_mu": 2.5 * s_y, "s_beta": 2.5 * s_y / x.std(), "s_y": s_y}
+
+
+def _given_scales(tau, sigma):
+    """For each (tau, sigma): the bivariate Normal posterior of (mu, beta) with alpha
+    integrated out, and its log normalising constant (the marginal log posterior)."""
+    _, y, x, codes, _ = _radon()
+    prior = _radon_priors(y, x)
+    n = np.bincount(codes).astype(float)
+    sy, sx = np.bincount(codes, weights=y), np.bincount(codes, weights=x)
+    sxx, sxy = np.bincount(codes, weights=x * x), np.bincount(codes, weights=x * y)
+    syy = np.bincount(codes, weights=y * y)
+    tau, sigma = np.broadcast_arrays(np.asarray(tau, float), np.asarray(sigma, float))
+    t2, s2 = tau[..., None] ** 2, sigma[..., None] ** 2
+    w = t2 / (s2 + n * t2)
+    precision = np.empty(tau.shape + (2, 2))
+    precision[..., 0, 0] = ((n - w * n * n) / s2).sum(-1) + 1 / prior["s_mu"] ** 2
+    precision[..., 0, 1] = precision[..., 1, 0] = ((sx - w * n * sx) / s2).sum(-1)
+    precision[..., 1, 1] = ((sxx - w * sx * sx) / s2).sum(-1) + 1 / prior["s_beta"] ** 2
+    shift = np.stack(
+        [
+            ((sy - w * n * sy) / s2).sum(-1) + prior["m0"] / prior["s_mu"] ** 2,
+            ((sxy - w * sx * sy) / s2).sum(-1),
+        ],
+        axis=-1,
+    )
+    constant = ((syy - w * sy * sy) / s2).sum(-1) + prior["m0"] ** 2 / prior["s_mu"] ** 2
+    mean = np.linalg.solve(precision, shift[..., None])[..., 0]
+    log_post = -0.5 * (
+        ((n - 1) * np.log(s2) + np.log(s2 + n * t2)).sum(-1)
+        + np.linalg.slogdet(precision)[1]
+        + constant
+        - (shift * mean).sum(-1)
+    )
+    log_post -= 0.5 * (tau**2 + sigma**2) / prior["s_y"] ** 2
+    return mean, precision, log_post
+
+
+@functools.cache
+def _radon_grid():
+    tau = np.linspace(0.0, 1.5, 601)[1:]
+    sigma = np.linspace(0.55, 1.05, 501)
+    _, _, log_post = _given_scales(tau[:, None], sigma[None, :])
+    return tau, sigma, log_post
+
+
+@functools.cache
+def _radon_draws(seed, prior=False):
+    rng = np.random.default_rng(seed)
+    size = CHAINS * DRAWS
+    _, y, x, codes, labels = _radon()
+    n = np.bincount(codes).astype(float)
+    sy, sx = np.bincount(codes, weights=y), np.bincount(codes, weights=x)
+    if prior:
+        p = _radon_priors(y, x)
+        tau = np.abs(rng.normal(0, p["s_y"], size))
+        sigma = np.abs(rng.normal(0, p["s_y"], size))
+        mu = rng.normal(p["m0"], p["s_mu"], size)
+        beta = rng.normal(0, p["s_beta"], size)
+        alpha = rng.normal(mu[:, None], tau[:, None], (size, n.size))
+    else:
+        tau_grid, sigma_grid, log_post = _radon_grid()
+        weights = np.exp(log_post - log_post.max()).ravel()
+        cell = rng.choice(weights.size, size=size, p=weights / weights.sum())
+        i, j = np.unravel_index(cell, log_post.shape)
+        d_tau, d_sigma = tau_grid[1] - tau_grid[0], sigma_grid[1] - sigma_grid[0]
+        tau = np.abs(tau_grid[i] + rng.uniform(-0.5, 0.5, size) * d_tau)
+        sigma = sigma_grid[j] + rng.uniform(-0.5, 0.5, size) * d_sigma
+        mean, precision, _ = _given_scales(tau, sigma)
+        chol = np.linalg.cholesky(np.linalg.inv(precision))
+        mu, beta = (mean + (chol @ rng.normal(size=(size, 2, 1)))[..., 0]).T
+        alpha_precision = n / sigma[:, None] ** 2 + 1 / tau[:, None] ** 2
+        alpha_mean = (sy - beta[:, None] * sx) / sigma[:, None] ** 2 + mu[:, None] / tau[
+            :, None
+        ] ** 2
+        alpha = rng.normal(alpha_mean / alpha_precision, 1 / np.sqrt(alpha_precision))
+    return {
+        "mu": mu,
+        "beta": beta,
+        "tau": tau,
+        "sigma": sigma,
+        "alpha_offset": (alpha - mu[:, None]) / tau[:, None],
+        "alpha": alpha,
+    }
+
+
+def _radon_fit(draws, *, repeat=1, extra_stats=False):
+    keep = -(-DRAWS // repeat)
+
+    def shaped(values):
+        values = values.reshape(CHAINS, DRAWS, *values.shape[1:])
+        return np.repeat(values[:, :keep], repeat, axis=1)[:, :DRAWS]
+
+    fit = fit_from_draws(
+        {name: shaped(values) for name, values in draws.items()},
+        coords={"county": _radon()[4]},
+        dims={"alpha": ["county"], "alpha_offset": ["county"]},
+    )
+    if extra_stats:
+        group = fit["sample_stats"].to_dataset()
+        group["step_size"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 0.3))
+        group["n_steps"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 15))
+        fit["sample_stats"] = group
+    return fit
+
+
+def _q5_answers(fit):
+    alpha = fit["posterior"]["alpha"]
+    return {"radon_idata": fit, "alpha_means": alpha.mean(("chain", "draw")).to_numpy()}
+
+
+def q5_reference(seed):
+    return {"q5_answer": "b", **_q5_answers(_radon_fit(_radon_draws(seed)))}
+
+
+def _no_pooling_means():
+    frame, y, x, codes, _ = _radon()
+    onehot = np.eye(codes.max() + 1)[codes]
+    coef = np.linalg.lstsq(np.column_stack([onehot, x]), y, rcond=None)[0]
+    return coef[:-1]
+
+
+@functools.cache
+def _no_pooling_draws(seed):
+    """The reference draws with each alpha_j replaced by Normal(no-pooling estimate,
+    sigma / sqrt(n_j)) draws: a healthy-looking fit of the wrong model."""
+    draws = dict(_radon_draws(seed))
+    _, _, _, codes, _ = _radon()
+    n = np.bincount(codes).astype(float)
+    rng = np.random.default_rng([seed, 9])
+    scale = draws["sigma"][:, None] / np.sqrt(n)
+    draws["alpha"] = _no_pooling_means() + scale * rng.normal(size=scale.shape)
+    draws["alpha_offset"] = (draws["alpha"] - draws["mu"][:, None]) / draws["tau"][:, None]
+    return draws
+
+
+_Q5_TEST = {"test_q5_alpha_means_match_exact"}
+
+# Each draw repeated twice: bulk ESS of the alphas about 2000, R-hat still below 1.01.
+LOW_ESS_REPEAT = 2
+
+Q5 = Catalogue(
+    reference=q5_reference,
+    mistakes=(
+        *wrong_options("q5_answer", "b", "test_q5_answer"),
+        Mutant(
+            "prior draws for posterior draws (data left out of the fit)",
+            lambda a, s: {**a, **_q5_answers(_radon_fit(_radon_draws(s, prior=True)))},
+            frozenset(_Q5_TEST),
+        ),
+        mistake(
+            "alpha_means = the no-pooling county intercepts",
+            _Q5_TEST,
+            alpha_means=_no_pooling_means(),
+        ),
+        Mutant(
+            "a no-pooling fit: each alpha_j drawn around its own county's estimate",
+            lambda a, s: {**a, **_q5_answers(_radon_fit(_no_pooling_draws(s)))},
+            frozenset(_Q5_TEST),
+        ),
+        mistake(
+            "alpha_means = the county means of log radon (floor ignored)",
+            _Q5_TEST,
+            alpha_means=data.load_radon()
+            .groupby("county", observed=True)["log_radon"]
+            .mean()
+            .to_numpy(),
+        ),
+        mistake(
+            "alpha_means = the posterior means of alpha_offset",
+            _Q5_TEST,
+            alpha_means=From(
+                lambda a: (
+                    a["radon_idata"]["posterior"]["alpha_offset"].mean(("chain", "draw")).to_numpy()
+                )
+            ),
+        ),
+        mistake(
+            "alpha_means from the first chain only",
+            _Q5_TEST,
+            alpha_means=From(
+                lambda a: (
+                    a["radon_idata"]["posterior"]["alpha"].isel(chain=0).mean("draw").to_numpy()
+                )
+            ),
+        ),
+    ),
+    alternatives=(
+        alternative(
+            "alpha_means as a list",
+            alpha_means=From(lambda a: a["alpha_means"].tolist()),
+        ),
+        alternative(
+            "alpha_means as a pandas Series by county",
+            alpha_means=From(lambda a: pd.Series(a["alpha_means"], index=_radon()[4])),
+        ),
+        Mutant(
+            "a fit with pm.sample's extra sample_stats",
+            lambda a, s: {**a, **_q5_answers(_radon_fit(_radon_draws(s), extra_stats=True))},
+        ),
+        Mutant(
+            f"a healthy low-ESS fit (each draw repeated {LOW_ESS_REPEAT} times)",
+            lambda a, s: {
+                **a,
+                **_q5_answers(_radon_fit(_radon_draws(s), repeat=LOW_ESS_REPEAT)),
+            },
+        ),
+    ),
+    seeds=SEEDS,
+)
+
+CATALOGUE = {"q1": Q1, "q2": Q2, "q3": Q3, "q4": Q4, "q5": Q5}
