@@ -56,8 +56,12 @@ default 1000 draws per chain cost about 2 s more. ``COMPANION_FAST`` is removed 
 the kernel's environment for the same reason.
 
 ``python -m coursetools.exercises --check`` regenerates everything in a temporary
-directory, writes nothing but the autograder zips, and exits with status 1, printing a
-summary of the differences, when the committed notebooks are out of date. Name
+directory, writes nothing, and exits with status 1, printing a summary of the
+differences, when the committed notebooks are out of date. ``--check --no-execute``
+(what the test suite runs) skips executing the solutions and compares everything but
+their outputs; the outputs are nbval's job: every solution cell that keeps an output is
+tagged ``nbval-check-output``, so ``make notebooks`` compares each of them with a fresh
+run, and the grading tests show that every solution scores full marks. Name
 assignments to handle only those: ``python -m coursetools.exercises 01-pooling``.
 
 Writing a master: see ``assignments/01-pooling.ipynb`` (otter-assign format v1 with
@@ -88,6 +92,7 @@ from coursetools.install_cell import install_cell, is_install_cell
 from coursetools.install_cell import install_cell_source as _install_cell_source
 
 __all__ = [
+    "NBVAL_CHECK_TAG",
     "VOLATILE_TAG",
     "GeneratedNotebooks",
     "build_autograder",
@@ -98,6 +103,7 @@ __all__ = [
     "main",
     "normalise_notebook",
     "strip_solution_markers",
+    "without_outputs",
     "write_install_cells",
 ]
 
@@ -106,6 +112,8 @@ VOLATILE_TAG = "volatile-output"
 """Cell tag (set in the master) whose outputs are never stored in the solution notebook."""
 
 NBVAL_MARKER = "NBVAL_CHECK_OUTPUT"
+NBVAL_CHECK_TAG = "nbval-check-output"
+"""Cell tag set on every solution cell that keeps an output: nbval compares them all."""
 EXECUTION_TIMEOUT = 900
 """Seconds any one cell of a solution notebook may run."""
 
@@ -326,6 +334,8 @@ def normalise_notebook(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbfo
                 cell.execution_count = None
             else:
                 cell.outputs = [out for out in cell.outputs if _keep_output(cell, out)]
+                if cell.outputs and not _is_checked_by_nbval(cell):
+                    cell.metadata["tags"] = [*tags, NBVAL_CHECK_TAG]
             if not keep_outputs:
                 source = _strip_marker_lines(source)
                 cell.source = source
@@ -398,6 +408,22 @@ def _dumps(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def without_outputs(text: str) -> str:
+    """A solution notebook's text as generated without execution: no outputs, no
+    execution counts, no :data:`NBVAL_CHECK_TAG` (which follows the outputs)."""
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        tags = [tag for tag in cell.metadata.get("tags", []) if tag != NBVAL_CHECK_TAG]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+    return _dumps(nb)
+
+
 def _cell_id(cell_type: str, source: str) -> str:
     return hashlib.sha1(f"{cell_type}\n{source}".encode()).hexdigest()[:12]
 
@@ -448,7 +474,7 @@ def write_install_cells(root: Path = REPO_ROOT, *, check: bool = False) -> list[
     return changed
 
 
-def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
+def generate(master: Path, *, autograder_dir: Path, execute: bool = True) -> GeneratedNotebooks:
     """Run otter assign on ``master``, execute the solution and return both notebooks.
 
     Parameters
@@ -457,6 +483,9 @@ def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
         The otter-assign master ``assignments/<name>.ipynb``.
     autograder_dir : pathlib.Path
         Where to put ``<name>-autograder.zip`` (and its stamp).
+    execute : bool
+        Execute the solution (default). Without it the solution has no outputs: compare
+        it with :func:`without_outputs` of the committed one.
 
     Returns
     -------
@@ -479,8 +508,8 @@ def generate(master: Path, *, autograder_dir: Path) -> GeneratedNotebooks:
         solution_dir = result_dir / "autograder"
         solution = strip_solution_markers(nbformat.read(solution_dir / master.name, as_version=4))
         solution.cells.insert(0, install_cell(install))
-        executed = _execute(solution, solution_dir)
-        failures = _failed_checks(executed)
+        executed = _execute(solution, solution_dir) if execute else solution
+        failures = _failed_checks(executed) if execute else []
         if failures:
             raise RuntimeError(
                 f"the solution of {name} fails its own tests:\n" + "\n".join(failures)
@@ -516,9 +545,17 @@ def main(argv: list[str] | None = None) -> int:
         description="Generate exercises/ and solutions/ from the otter-assign masters.",
     )
     parser.add_argument("--check", action="store_true", help="only report whether in sync")
+    parser.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="with --check: compare without executing the solutions (their outputs are "
+        "left to nbval, which compares every output a solution keeps)",
+    )
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root")
     parser.add_argument("names", nargs="*", help="only these assignments (default: all)")
     args = parser.parse_args(argv)
+    if args.no_execute and not args.check:
+        parser.error("--no-execute needs --check (generated solutions keep their outputs)")
     root = args.root.resolve()
     masters = find_masters(root / "assignments")
     if args.names:
@@ -533,21 +570,28 @@ def main(argv: list[str] | None = None) -> int:
     # _build/autograder (and their --resume caches, keyed on the zip) are left alone.
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as scratch:
         autograder_dir = Path(scratch) if args.check else root / "_build" / "autograder"
-        return _generate_all(masters, root, autograder_dir, check=args.check)
+        return _generate_all(
+            masters, root, autograder_dir, check=args.check, execute=not args.no_execute
+        )
 
 
-def _generate_all(masters: list[Path], root: Path, autograder_dir: Path, *, check: bool) -> int:
+def _generate_all(
+    masters: list[Path], root: Path, autograder_dir: Path, *, check: bool, execute: bool = True
+) -> int:
     problems = []
+    doing = "executing the solution" if execute else "solution not executed"
     for master in masters:
-        print(f"{master.relative_to(root)}: otter assign, executing the solution ...", flush=True)
+        print(f"{master.relative_to(root)}: otter assign, {doing} ...", flush=True)
         try:
-            generated = generate(master, autograder_dir=autograder_dir)
+            generated = generate(master, autograder_dir=autograder_dir, execute=execute)
         except RuntimeError as error:
             print(f"ERROR: {error}", file=sys.stderr)
             return 1
         for folder, text in (("exercises", generated.student), ("solutions", generated.solution)):
             path = root / folder / f"{generated.name}.ipynb"
             committed = path.read_text(encoding="utf-8") if path.is_file() else None
+            if committed is not None and folder == "solutions" and not execute:
+                committed = without_outputs(committed)
             if check:
                 if committed != text:
                     problems.append(_diff_summary(path.relative_to(root), committed, text))

@@ -1,9 +1,12 @@
 """Tests of coursetools.exercises: the committed notebooks are in sync with their masters.
 
-The expensive check regenerates the notebooks from ``assignments/`` (otter assign plus
-an execution of the solution, about 25 s); the rest test the normalisation that makes
-regeneration deterministic on small notebooks built here. (That the blank student
-notebook runs without error is checked where it is graded, in ``test_grading.py``.)
+The slow check regenerates the notebooks from ``assignments/`` with otter assign but does
+not execute the solutions (``--check --no-execute``): their outputs are compared by nbval
+(``make notebooks``), which checks every output a solution keeps, and the grading tests
+show that every solution scores full marks; executing them here as well cost about 30 s
+each. The rest test the normalisation that makes regeneration deterministic on small
+notebooks built here. (That the blank student notebook runs without error is checked
+where it is graded, in ``test_grading.py``.)
 """
 
 import shutil
@@ -26,9 +29,10 @@ SOLUTION = REPO_ROOT / "solutions" / "01-pooling.ipynb"
 
 @pytest.mark.slow
 def test_regenerating_the_notebooks_produces_no_diff():
-    """`python -m coursetools.exercises --check` regenerates and finds no difference."""
+    """`python -m coursetools.exercises --check --no-execute` regenerates every master and
+    finds no difference but the solutions' outputs."""
     completed = subprocess.run(
-        [sys.executable, "-m", "coursetools.exercises", "--check"],
+        [sys.executable, "-m", "coursetools.exercises", "--check", "--no-execute"],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -98,6 +102,43 @@ def test_normalise_keeps_only_reproducible_outputs():
     assert nb.metadata["otter"] == {"assignment_name": "a"}
 
 
+def test_every_kept_output_is_compared_by_nbval():
+    """Each solution cell that keeps an output is marked for nbval, by its comment or by
+    the tag; a cell whose outputs are all dropped is not tagged."""
+    nb = exercises.normalise_notebook(_notebook_with_noise(), keep_outputs=True)
+    _, checked, plain, volatile, check = nb.cells
+    assert exercises.NBVAL_CHECK_TAG not in checked.metadata.get("tags", [])
+    assert plain.metadata["tags"] == [exercises.NBVAL_CHECK_TAG]
+    assert volatile.metadata["tags"] == [VOLATILE_TAG]
+    assert "tags" not in check.metadata
+    for path in sorted((REPO_ROOT / "solutions").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.outputs:
+                marked = "# NBVAL_CHECK_OUTPUT" in cell.source
+                tagged = exercises.NBVAL_CHECK_TAG in cell.metadata.get("tags", [])
+                assert marked or tagged, f"{path.name}: {cell.source[:60]!r} is not compared"
+
+
+def test_without_outputs_is_the_unexecuted_solution():
+    """Stripping a normalised, executed solution gives the normalised unexecuted one."""
+    executed = _notebook_with_noise()
+    unexecuted = _notebook_with_noise()
+    for cell in unexecuted.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    normalised = exercises.normalise_notebook(executed, keep_outputs=True)
+    expected = exercises.normalise_notebook(unexecuted, keep_outputs=True)
+    assert normalised.cells[2].outputs  # the executed one had outputs to strip
+    text = nbformat.writes(normalised) + "\n"
+    assert exercises.without_outputs(text) == nbformat.writes(expected) + "\n"
+
+
+def test_no_execute_needs_check():
+    """Generating without executing would lose the solutions' outputs: refused."""
+    with pytest.raises(SystemExit):
+        exercises.main(["--no-execute"])
+
+
 def test_normalise_student_mode_drops_outputs_and_markers():
     """Student mode drops every output and the nbval markers, keeping the code."""
     nb = exercises.normalise_notebook(_notebook_with_noise(), keep_outputs=False)
@@ -135,7 +176,7 @@ def test_check_mode_reports_out_of_sync_notebooks(tmp_path, monkeypatch, capsys)
     (tmp_path / "assignments").mkdir()
     shutil.copyfile(MASTER, tmp_path / "assignments" / MASTER.name)
 
-    def fake_generate(master, *, autograder_dir):
+    def fake_generate(master, *, autograder_dir, execute=True):
         return exercises.GeneratedNotebooks(
             name=Path(master).stem,
             student="student\n",
