@@ -9,6 +9,7 @@ here as ``diagnostics.compute_loo`` and ``diagnostics.loo_table``, the names the
 notebook on LOO uses.
 """
 
+import itertools
 import textwrap
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +19,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_stats.base import array_stats
 
 from companion._checks import (
     finite_scalar,
@@ -175,6 +177,30 @@ def _quantities(labels: Sequence[str], mask: np.ndarray) -> str:
     return shown + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
 
 
+def _diagnostics_table(
+    name: str, values: xr.DataArray, other: list[str], entries: np.ndarray
+) -> pd.DataFrame:
+    """``az.summary(kind="diagnostics")``'s columns for one variable, labelled as it labels
+    them (``theta[Choate]``, ``pi[North, A]``), from ArviZ's array functions on its
+    (chain, draw, entry) draws: the same numbers without a summary's xarray overhead,
+    which made the checks the slowest part of grading an MCMC answer."""
+    draws = np.moveaxis(entries, -1, 0)  # entry, chain, draw
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        columns = {
+            "ess_bulk": array_stats.ess(draws, method="bulk"),
+            "ess_tail": array_stats.ess(draws, method="tail", prob=az.rcParams["stats.ci_prob"]),
+            "r_hat": array_stats.rhat(draws, method="rank"),
+            "mcse_mean": array_stats.mcse(draws, method="mean"),
+        }
+    if other:
+        grid = itertools.product(*(values[dim].values for dim in other))
+        labels = [f"{name}[{', '.join(str(c) for c in coords)}]" for coords in grid]
+    else:
+        labels = [name]
+    return pd.DataFrame(columns, index=labels)
+
+
 def convergence_report(
     idata: xr.DataTree,
     *,
@@ -246,19 +272,12 @@ def convergence_report(
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     ess_threshold = ess_per_chain * chains
 
-    # One summary per variable: ArviZ 1.3 mislabels the rows of a multi-variable summary
-    # when variables list shared dims in different orders (pi0 over category, then pi over
-    # region x category): it stacks the values in the dataset's dim order but writes each
-    # variable's labels in its own order. A variable's own rows follow its dims in C order.
     tables, flags = [], {"nonfinite": [], "constant": [], "stuck": []}
     for name in names:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            summary = az.summary(idata, var_names=[name], kind="diagnostics", round_to="none")
-        tables.append(pd.DataFrame(summary))
         values = posterior[name].astype(float)
         other = [dim for dim in values.dims if dim not in SAMPLE_DIMS]
         entries = values.transpose(*SAMPLE_DIMS, *other).values.reshape(chains, draws, -1)
+        tables.append(_diagnostics_table(name, values, other, entries))
         finite = np.isfinite(entries).all(axis=(0, 1))
         with np.errstate(all="ignore"):
             constant = finite & (np.ptp(entries, axis=(0, 1)) == 0)

@@ -39,3 +39,27 @@ def test_table_rows_carry_their_own_quantities():
             assert row["ess_bulk"] == float(ess.sel(region=region, category=category))
             big = scale[r, c] > 1
             assert (row["mcse_mean"] > 1.0) == big, (region, category)
+
+
+def test_table_is_arviz_summary_of_each_variable():
+    """The table holds what ``az.summary(kind="diagnostics")`` gives for each variable
+    alone (computed there through xarray, here from the draws' array): same labels, same
+    numbers, for a scalar, a vector and a matrix variable."""
+    rng = np.random.default_rng(7)
+    posterior = xr.Dataset(
+        {
+            "mu": (("chain", "draw"), rng.normal(size=(4, 300))),
+            "theta": (("chain", "draw", "school"), rng.standard_t(3, size=(4, 300, 3))),
+            "pi": (("chain", "draw", "region", "k"), rng.normal(size=(4, 300, 2, 2))),
+        },
+        coords={"school": ["A", "B", "C"], "region": ["N", "S"], "k": [0, 1]},
+    )
+    posterior["pi"][1] += 0.3  # one chain off: R-hat above 1
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 300), dtype=bool))})
+    idata = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+    table = convergence_report(idata).table
+    for name in ("mu", "theta", "pi"):
+        expected = az.summary(idata, var_names=[name], kind="diagnostics", round_to="none")
+        rows = table.loc[list(expected.index), list(table.columns)]
+        np.testing.assert_array_equal(rows.to_numpy(float), expected[table.columns].to_numpy(float))
+    assert len(table) == 1 + 3 + 4
