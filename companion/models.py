@@ -157,8 +157,8 @@ _PARAMETERIZATIONS = get_args(Parameterization)
 def _hyperpriors(
     *, mu_prior_mean: Any, mu_prior_sd: Any, tau_prior_sd: Any, tau_prior: Any = None
 ) -> dict[str, Any]:
-    """Checked hyperprior settings, as :func:`_group_means` takes them; ``tau_prior_sd`` is
-    checked even when ``tau_prior`` replaces it."""
+    """Checked hyperprior settings, as :func:`_group_means` takes them (``tau_prior``, when
+    given, replaces the HalfNormal(``tau_prior_sd``) prior)."""
     mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
         mu_prior_mean, mu_prior_sd, tau_prior_sd
     )
@@ -217,7 +217,7 @@ def group_summaries(
     dim: str = "group",
     mu_prior_mean: float = 0.0,
     mu_prior_sd: float = 20.0,
-    tau_prior_sd: float = 10.0,
+    tau_prior_sd: float | None = None,
     tau_prior: Any = None,
 ) -> pm.Model:
     """Model group estimates ``y`` with known standard errors ``sigma`` (Eight Schools).
@@ -225,8 +225,8 @@ def group_summaries(
     - ``"complete"``: y_j ~ Normal(mu, sigma_j), one mean for all groups.
     - ``"none"``: y_j ~ Normal(theta_j, sigma_j), theta_j ~ Normal(mu_prior_mean, mu_prior_sd)
       independently.
-    - ``"partial"``: theta_j ~ Normal(mu, tau), tau ~ HalfNormal(tau_prior_sd) (or
-      ``tau_prior``); written either directly (``"centered"``) or as
+    - ``"partial"``: theta_j ~ Normal(mu, tau), tau ~ HalfNormal(tau_prior_sd) (default
+      10) or ``tau_prior``; written either directly (``"centered"``) or as
       theta_j = mu + tau * theta_offset_j with theta_offset_j ~ Normal(0, 1)
       (``"non_centered"``).
 
@@ -246,12 +246,13 @@ def group_summaries(
         Name of the group dimension (e.g. ``"school"``): a non-empty string that is not
         the name of one of the model's variables nor ArviZ's ``"chain"`` or ``"draw"``.
     mu_prior_mean, mu_prior_sd, tau_prior_sd : float
-        Hyperprior settings: a finite mean, standard deviations > 0.
+        Hyperprior settings: a finite mean, standard deviations > 0 (``tau_prior_sd``
+        defaults to 10 and is shorthand for ``tau_prior=stats.halfnorm(scale=...)``).
     tau_prior : frozen scipy.stats distribution, optional
         Another prior for tau: ``stats.halfnorm(scale=s)``, ``stats.halfcauchy(scale=s)``
         or ``stats.uniform(a, b - a)`` with a >= 0, i.e. the object that
         :func:`companion.exact.normal_hierarchy` takes, so that MCMC and the exact
-        posterior share one model. When given, ``tau_prior_sd`` is not used.
+        posterior share one model. Give ``tau_prior_sd`` or ``tau_prior``, not both.
 
     Returns
     -------
@@ -264,8 +265,9 @@ def group_summaries(
         If ``tau_prior`` is not a frozen scipy.stats distribution, an option is not a
         string, or an argument holds something other than real numbers (or labels).
     ValueError
-        If ``tau_prior`` is another distribution or has invalid parameters, an option is
-        not one of its values, labels repeat, or any of the checks named above fails.
+        If ``tau_prior`` is another distribution or has invalid parameters, both
+        ``tau_prior`` and ``tau_prior_sd`` are given, an option is not one of its values,
+        labels repeat, or any of the checks named above fails.
 
     References
     ----------
@@ -282,10 +284,15 @@ def group_summaries(
     pooling = _check_choice(pooling, "pooling", _POOLINGS)
     parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
     dim = _check_dim(dim, "dim", taken=_NORMAL_NAMES)
+    if tau_prior_sd is not None and tau_prior is not None:
+        raise ValueError(
+            "tau_prior_sd and tau_prior both give tau's prior: pass one of them "
+            "(tau_prior_sd=s is tau_prior=stats.halfnorm(scale=s))"
+        )
     priors = _hyperpriors(
         mu_prior_mean=mu_prior_mean,
         mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=tau_prior_sd,
+        tau_prior_sd=10.0 if tau_prior_sd is None else tau_prior_sd,
         tau_prior=tau_prior,
     )
     with pm.Model(coords={dim: labels}) as model:
