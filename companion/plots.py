@@ -27,6 +27,7 @@ from companion._checks import (
 
 __all__ = [
     "POOLING_LABELS",
+    "chain_traces",
     "dirichlet_simplex",
     "elpd_by_group",
     "forest",
@@ -471,6 +472,116 @@ def funnel_scatter(
     if label is not None or diverging is not None:
         ax.legend(loc="best", fontsize="small", markerscale=2)
     return ax
+
+
+def chain_traces(
+    draws: Mapping[str, ArrayLike],
+    *,
+    bins: int = 20,
+    band: float = 0.99,
+    ylabel: str = "draw",
+    axes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Trace and rank histogram of every chain, one column per fit (the chapter "Neal's funnel").
+
+    The top row traces each chain's draws of one quantity, on a y axis shared across fits.
+    The bottom row is a rank plot (Vehtari et al. 2021): all draws of a fit are ranked
+    together and each chain's ranks are counted in ``bins`` equal bins. Chains that sample
+    the same distribution spread their ranks evenly, around the dotted line; the grey band
+    is the range holding a share ``band`` of the counts if the draws were independent
+    (Binomial quantiles; autocorrelated chains stray outside it more often).
+
+    Parameters
+    ----------
+    draws : mapping of str to array_like
+        Title of each fit -> its draws of one scalar quantity as a (chain, draw) array of
+        finite numbers, e.g. ``np.log(idata.posterior["tau"].values)``.
+    bins : int
+        Number of rank bins, from 1 to the number of draws in a chain.
+    band : float
+        Probability in (0, 1) of the grey band.
+    ylabel : str
+        Label of the traces' y axis.
+    axes : array of matplotlib Axes, optional
+        A 2 x ``len(draws)`` array to draw on; default a new figure.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+        The 2 x ``len(draws)`` axes: traces on top, rank histograms (one ``stairs`` per
+        chain) below.
+
+    References
+    ----------
+    Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), "Rank-normalization, folding, and
+    localization: an improved R-hat", *Bayesian Analysis* 16(2).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> chain_traces({"one fit": rng.normal(size=(4, 200))}).shape
+    (2, 1)
+    """
+    if not isinstance(draws, Mapping) or not draws:
+        raise ValueError("draws must be a non-empty mapping of title -> (chain, draw) array")
+    arrays = {}
+    for title, values in draws.items():
+        if not isinstance(title, str):
+            raise TypeError(f"draws must have str titles, got {title!r}")
+        if isinstance(values, str | bytes):
+            raise TypeError(f"draws[{title!r}] must be an array of numbers, got a string")
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"draws[{title!r}] must be an array of numbers: {error}") from None
+        if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 2:
+            raise ValueError(
+                f"draws[{title!r}] must be a (chain, draw) array with at least 2 draws, "
+                f"got shape {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"draws[{title!r}] has NaN or infinite values")
+        arrays[title] = array
+    bins = positive_integer(bins, "bins")
+    fewest = min(array.shape[1] for array in arrays.values())
+    if bins > fewest:
+        raise ValueError(f"bins must be at most the draws per chain ({fewest}), got {bins}")
+    band = finite_scalar(band, "band")
+    if not 0 < band < 1:
+        raise ValueError(f"band must be in (0, 1), got {band!r}")
+    if not isinstance(ylabel, str):
+        raise TypeError(f"ylabel must be a string, got {ylabel!r}")
+    if axes is None:
+        _, axes = plt.subplots(
+            2,
+            len(arrays),
+            figsize=(6 * len(arrays), 6),
+            sharey="row",
+            layout="constrained",
+            squeeze=False,
+        )
+    axes = np.asarray(axes, dtype=object)
+    if axes.shape != (2, len(arrays)):
+        raise ValueError(f"axes must be a 2 x {len(arrays)} array of Axes, got {axes.shape}")
+    for column, (title, array) in enumerate(arrays.items()):
+        chains, n_draws = array.shape
+        ranks = stats.rankdata(array, axis=None).reshape(array.shape)
+        edges = np.linspace(0.5, array.size + 0.5, bins + 1)
+        for chain in range(chains):
+            color = f"C{chain % 10}"
+            axes[0, column].plot(array[chain], linewidth=0.5, color=color)
+            counts, _ = np.histogram(ranks[chain], bins=edges)
+            axes[1, column].stairs(counts, edges, color=color)
+        low, high = stats.binom.ppf([(1 - band) / 2, (1 + band) / 2], n_draws, 1 / bins)
+        axes[1, column].axhspan(low, high, color="0.85", zorder=0)
+        axes[1, column].axhline(n_draws / bins, color="k", linestyle=":")
+        axes[0, column].set_title(f"{title}: trace per chain")
+        axes[1, column].set_title(f"{title}: ranks per chain")
+        axes[0, column].set_xlabel("draw")
+        axes[1, column].set_xlabel("rank among all draws of the fit")
+    axes[0, 0].set_ylabel(ylabel)
+    axes[1, 0].set_ylabel("draws per bin")
+    return axes
 
 
 def plate_diagrams(

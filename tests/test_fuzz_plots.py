@@ -21,6 +21,7 @@ from companion import plots  # noqa: E402
 
 COVERED = {
     "plots.POOLING_LABELS",
+    "plots.chain_traces",
     "plots.dirichlet_simplex",
     "plots.elpd_by_group",
     "plots.forest",
@@ -278,6 +279,32 @@ def test_funnel_scatter_marks_exactly_the_divergent_draws(seed, n, rate):
         divergent.get_offsets().reshape(-1, 2), np.column_stack([x, y])[diverging]
     )
     assert divergent.get_label() == f"divergent ({diverging.sum()})"
+
+
+@SOME
+@given(
+    seed=seeds,
+    chains=st.integers(1, 5),
+    draws=st.integers(2, 60),
+    scale=st.sampled_from([1e-6, 1.0, 1e6]),
+    ties=st.booleans(),
+    data=st.data(),
+)
+def test_chain_traces_counts_every_draw_once(seed, chains, draws, scale, ties, data):
+    """Any finite (chain, draw) array, tiny or huge, with or without tied draws: every
+    chain is traced unchanged and its rank histogram counts each of its draws once."""
+    rng = np.random.default_rng(seed)
+    values = scale * rng.normal(size=(chains, draws))
+    if ties:
+        values = np.round(values / scale) * scale
+    bins = data.draw(st.integers(1, draws))
+    axes = plots.chain_traces({"fit": values}, bins=bins)
+    lines = axes[0, 0].get_lines()
+    assert len(lines) == chains
+    for line, chain in zip(lines, values, strict=True):
+        np.testing.assert_array_equal(line.get_ydata(), chain)
+    stairs = [p for p in axes[1, 0].patches if type(p).__name__ == "StepPatch"]
+    assert [int(p.get_data()[0].sum()) for p in stairs] == [draws] * chains
 
 
 @SOME
