@@ -324,23 +324,13 @@ def _exact_draws(seed, prior=False):
 
 
 def _bayes_fit(draws, *, repeat=1, extra_stats=False):
-    keep = -(-DRAWS // repeat)
-
-    def shaped(values):
-        values = values.reshape(CHAINS, DRAWS, *values.shape[1:])
-        return np.repeat(values[:, :keep], repeat, axis=1)[:, :DRAWS]
-
-    fit = fit_from_draws(
-        {name: shaped(values) for name, values in draws.items()},
+    return fit_from_draws(
+        {name: values.reshape(CHAINS, DRAWS, *values.shape[1:]) for name, values in draws.items()},
         coords={"batch": list("ABCDEF")},
         dims={"theta": ["batch"], "theta_offset": ["batch"]},
+        repeat=repeat,
+        sample_stats={"step_size": 0.05, "n_steps": 63} if extra_stats else None,
     )
-    if extra_stats:
-        group = fit["sample_stats"].to_dataset()
-        group["step_size"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 0.05))
-        group["n_steps"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 63))
-        fit["sample_stats"] = group
-    return fit
 
 
 def _q3_answers(fit):

@@ -701,23 +701,13 @@ def _radon_draws(seed, prior=False):
 
 
 def _radon_fit(draws, *, repeat=1, extra_stats=False):
-    keep = -(-DRAWS // repeat)
-
-    def shaped(values):
-        values = values.reshape(CHAINS, DRAWS, *values.shape[1:])
-        return np.repeat(values[:, :keep], repeat, axis=1)[:, :DRAWS]
-
-    fit = fit_from_draws(
-        {name: shaped(values) for name, values in draws.items()},
+    return fit_from_draws(
+        {name: values.reshape(CHAINS, DRAWS, *values.shape[1:]) for name, values in draws.items()},
         coords={"county": _radon()[4]},
         dims={"alpha": ["county"], "alpha_offset": ["county"]},
+        repeat=repeat,
+        sample_stats={"step_size": 0.3, "n_steps": 15} if extra_stats else None,
     )
-    if extra_stats:
-        group = fit["sample_stats"].to_dataset()
-        group["step_size"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 0.3))
-        group["n_steps"] = (("chain", "draw"), np.full((CHAINS, DRAWS), 15))
-        fit["sample_stats"] = group
-    return fit
 
 
 def _q5_answers(fit):

@@ -226,23 +226,36 @@ def fit_from_draws(
     dims: Mapping[str, list[str]] | None = None,
     log_likelihood: Mapping[str, Any] | None = None,
     observed_data: Mapping[str, Any] | None = None,
+    repeat: int = 1,
+    sample_stats: Mapping[str, float] | None = None,
 ):
     """A DataTree shaped like ``sampling.sample``'s from draws of shape (chain, draw, ...).
 
     For mutants of MCMC answers: exact posterior draws stand in for a healthy fit (no
-    divergences; R-hat and ESS those of independent draws).
+    divergences; R-hat and ESS those of independent draws). With ``repeat`` > 1 each
+    chain keeps its first 1/``repeat`` draws (and their log likelihoods), each repeated
+    ``repeat`` times: the same length with about 1/``repeat`` of the ESS.
+    ``sample_stats`` adds constant columns (``{"step_size": 0.3}``) next to ``diverging``.
     """
     import arviz as az
     import numpy as np
 
     first = next(iter(posterior.values()))
     chains, draws = np.shape(first)[:2]
-    groups = {
-        "posterior": dict(posterior),
-        "sample_stats": {"diverging": np.zeros((chains, draws), dtype=bool)},
-    }
+    keep = -(-draws // repeat)
+
+    def repeated(group):
+        return {
+            name: np.repeat(np.asarray(values)[:, :keep], repeat, axis=1)[:, :draws]
+            for name, values in group.items()
+        }
+
+    stats = {"diverging": np.zeros((chains, draws), dtype=bool)}
+    for name, value in (sample_stats or {}).items():
+        stats[name] = np.full((chains, draws), value)
+    groups = {"posterior": repeated(posterior), "sample_stats": stats}
     if log_likelihood is not None:
-        groups["log_likelihood"] = dict(log_likelihood)
+        groups["log_likelihood"] = repeated(log_likelihood)
     if observed_data is not None:
         groups["observed_data"] = dict(observed_data)
     return az.from_dict(groups, coords=dict(coords or {}), dims=dict(dims or {}))
