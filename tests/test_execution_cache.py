@@ -329,15 +329,20 @@ with open("executions.log", "a") as log:
 """
 
 
-def test_interleaving_gives_each_reader_every_other_document():
-    """Sphinx hands each reader process a contiguous slice: round-robin order spreads the
-    chapters over the slices."""
-    names = [f"chapter{number}" for number in range(7)]
-    docnames = list(reversed(names))
-    book._interleave_for_parallel_read(types.SimpleNamespace(parallel=2), None, docnames)
-    assert docnames == names[0::2] + names[1::2]
-    book._interleave_for_parallel_read(types.SimpleNamespace(parallel=1), None, docnames)
-    assert docnames == names
+def test_documents_are_ordered_largest_first(tmp_path):
+    """Readers take one document at a time, so the largest (longest-running) go first."""
+    sizes = {"intro": 10, "big": 300, "small": 20, "medium": 100, "also-medium": 100}
+    for name, size in sizes.items():
+        (tmp_path / f"{name}.md").write_text("x" * size)
+    env = types.SimpleNamespace(doc2path=lambda name: tmp_path / f"{name}.md")
+    docnames = sorted(sizes) + ["missing"]
+    book._largest_first(None, env, docnames)
+    assert docnames == ["big", "also-medium", "medium", "small", "intro", "missing"]
+
+
+def test_each_document_is_a_task_of_its_own():
+    """The build's chunks: one document each, in order (Sphinx's own are fixed slices)."""
+    assert book._one_document_per_task(["a", "b", "c"], 2) == [["a"], ["b"], ["c"]]
 
 
 @pytest.mark.slow
