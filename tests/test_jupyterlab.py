@@ -131,7 +131,8 @@ def test_notebook_renders_and_runs_in_jupyterlab(kind, lab, browser):
     name = NOTEBOOKS[kind].name
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    # a workspace of its own: JupyterLab would otherwise restore the previous test's tab
+    page.goto(f"{base}/lab/workspaces/{kind}/tree/{name}?reset&token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget")
 
