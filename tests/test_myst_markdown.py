@@ -6,6 +6,7 @@ Sphinx printed in the built HTML (for pages built from their current source); an
 generated notebook -- launch, exercise and solution -- is searched for raw MyST.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -260,6 +261,7 @@ def _built_number(html: str, anchor: str) -> str | None:
     return found[1] if found else None
 
 
+@pytest.mark.browser  # needs the built book: make browser-test runs it after make book
 def test_numbers_match_the_built_book():
     """Every numbered figure, equation and exercise gets the number Sphinx printed in the
     built page (pages built before their source last changed are skipped)."""
@@ -274,6 +276,8 @@ def test_numbers_match_the_built_book():
             label
         )
         checked += 1
+    if not checked and os.environ.get("BOOK_REQUIRED"):
+        pytest.fail("BOOK_REQUIRED is set but no page of the built book is current")
     if not checked:
         pytest.skip("no page of the built book is current (make book)")
 
