@@ -69,9 +69,9 @@ unit: $(STAMP)  ## Unit, property, slow (MCMC vs exact) and grading tests
 	$(BIN)/pytest -m "not browser" $(PARALLEL) tests
 
 # The inner loop: no MCMC (slow/mcmc marks; the two files that run the samplers themselves),
-# no grading (slow), no book build. Under 3 minutes on 2 cores (make bench measures it).
+# no grading (slow), no book build. About 5 min on 2 cores, over its 3-min budget (make bench).
 .PHONY: test-fast doctest
-test-fast: lint  ## Inner loop (< 3 min): lint, then the unit tests without MCMC, grading or book
+test-fast: lint  ## Inner loop (about 5 min; budget 3): lint, then the unit tests without MCMC, grading or book
 	$(BIN)/pytest -m "not slow and not browser and not mcmc" -p no:cacheprovider -q \
 	  --ignore=tests/test_sampling.py --ignore=tests/test_sampling_compiled.py tests
 
