@@ -305,6 +305,28 @@ def test_dirichlet_multinomial_rejects_bad_input(counts, kwargs, error, name):
 
 # ------------------------------------------------------ exact.dirichlet_multinomial_hierarchy
 
+P0_GRID = np.linspace(1e-9, 1 - 1e-9, 801)
+"""The p0 axis of the brute-force grids of the two-category hierarchy."""
+
+
+def _grid_expectation(counts, x, grid_alpha, grid_p0, log_prior):
+    """Posterior expectation on a brute-force grid for K = 2 categories: the first axis is
+    ``x`` (alpha or log alpha, with ``log_prior`` the prior's log density in that
+    coordinate), the second :data:`P0_GRID`; the likelihood is scipy's betabinom, and
+    both axes are integrated with Simpson's rule."""
+    log_density = log_prior
+    for y in counts:
+        log_density = log_density + stats.betabinom.logpmf(
+            y[0], y.sum(), grid_alpha * grid_p0, grid_alpha * (1 - grid_p0)
+        )
+    weights = np.exp(log_density - log_density.max())
+
+    def integral(values):
+        return integrate.simpson(integrate.simpson(values * weights, x=P0_GRID, axis=1), x=x)
+
+    norm = integral(np.ones_like(weights))
+    return lambda values: integral(values) / norm
+
 
 def test_hierarchy_with_two_categories_matches_brute_force():
     """K = 2 is the Beta-Binomial hierarchy: alpha ~ Exponential(1), p0 ~ Uniform(0, 1) and
@@ -315,21 +337,8 @@ def test_hierarchy_with_two_categories_matches_brute_force():
     counts = np.array([[3, 9], [10, 12], [1, 7], [20, 15]])
     posterior = exact.dirichlet_multinomial_hierarchy(counts)
     alpha = np.linspace(1e-9, 60.0, 2001)
-    p0 = np.linspace(1e-9, 1 - 1e-9, 801)
-    grid_alpha, grid_p0 = np.meshgrid(alpha, p0, indexing="ij")
-    log_density = stats.expon.logpdf(grid_alpha)
-    for y in counts:
-        log_density = log_density + stats.betabinom.logpmf(
-            y[0], y.sum(), grid_alpha * grid_p0, grid_alpha * (1 - grid_p0)
-        )
-    weights = np.exp(log_density - log_density.max())
-
-    def expect(values):
-        inner = integrate.simpson(values * weights, x=p0, axis=1)
-        return integrate.simpson(inner, x=alpha) / norm
-
-    norm = 1.0
-    norm = expect(np.ones_like(weights))
+    grid_alpha, grid_p0 = np.meshgrid(alpha, P0_GRID, indexing="ij")
+    expect = _grid_expectation(counts, alpha, grid_alpha, grid_p0, stats.expon.logpdf(grid_alpha))
     mean_alpha = expect(grid_alpha)
     assert posterior.mean["alpha"] == pytest.approx(mean_alpha, rel=1e-5)
     assert posterior.sd["alpha"] == pytest.approx(
@@ -461,23 +470,11 @@ def test_hierarchy_with_weak_prior_matches_brute_force():
     posterior is wide and skewed here, its mean near 60)."""
     counts = np.array([[3, 9], [10, 12], [1, 7], [20, 15], [8, 8]])
     log_alpha = np.linspace(-6.0, 12.0, 1601)
-    p0 = np.linspace(1e-9, 1 - 1e-9, 801)
-    grid_log_alpha, grid_p0 = np.meshgrid(log_alpha, p0, indexing="ij")
+    grid_log_alpha, grid_p0 = np.meshgrid(log_alpha, P0_GRID, indexing="ij")
     grid_alpha = np.exp(grid_log_alpha)
-    # density in (log alpha, p0): prior(alpha) * alpha (Jacobian) * likelihood
-    log_density = WEAK_PRIOR.logpdf(grid_alpha) + grid_log_alpha
-    for y in counts:
-        log_density = log_density + stats.betabinom.logpmf(
-            y[0], y.sum(), grid_alpha * grid_p0, grid_alpha * (1 - grid_p0)
-        )
-    weights = np.exp(log_density - log_density.max())
-
-    def expect(values):
-        inner = integrate.simpson(values * weights, x=p0, axis=1)
-        return integrate.simpson(inner, x=log_alpha) / norm
-
-    norm = 1.0
-    norm = expect(np.ones_like(weights))
+    # prior density in (log alpha, p0): prior(alpha) * alpha (the Jacobian)
+    log_prior = WEAK_PRIOR.logpdf(grid_alpha) + grid_log_alpha
+    expect = _grid_expectation(counts, log_alpha, grid_alpha, grid_p0, log_prior)
     for nodes, rel in [(None, 1e-5), (10, 1e-3)]:
         posterior = exact.dirichlet_multinomial_hierarchy(
             counts, alpha_prior=WEAK_PRIOR, nodes=nodes
