@@ -19,22 +19,22 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from companion._checks import (
     as_count_array,
     as_finite_array,
     as_positive_array,
-    exposure_per_count,
-    frozen_continuous,
-    normal_hyperpriors,
     positive_integer,
     positive_scalar,
     same_length,
-    trials_for,
 )
-from companion._dirichlet_spec import PI0_CONCENTRATION
-from companion._dirichlet_spec import alpha_prior as dirichlet_alpha_prior
+from companion._specs import binomial, poisson
+from companion._specs import normal as normal_spec
+from companion._specs.binomial import BINOMIAL
+from companion._specs.dirichlet import PI0_CONCENTRATION
+from companion._specs.dirichlet import alpha_prior as dirichlet_alpha_prior
+from companion._specs.normal import NORMAL, NormalPopulation
+from companion._specs.poisson import POISSON
 
 __all__ = [
     "Parameterization",
@@ -91,39 +91,38 @@ def _counts(value: ArrayLike, name: str, *, ndim: int) -> np.ndarray:
 
 
 def _tau_prior(tau_prior: Any) -> tuple[type, dict[str, float]]:
-    """Check ``tau_prior`` (a frozen scipy.stats law) and return its PyMC counterpart.
+    """Check ``tau_prior`` (a frozen scipy.stats law, None for the family's default) and
+    return its PyMC counterpart.
 
-    ``halfnorm(scale=s)``, ``halfcauchy(scale=s)`` and ``uniform(a, b - a)`` become
-    HalfNormal(s), HalfCauchy(s) and Uniform(a, b): the same prior that
-    :func:`companion.exact.normal_hierarchy` integrates over. Returned as the PyMC
-    distribution and its parameters, for :func:`_tau` to add to a model.
+    The family's check (:func:`companion._specs.normal.tau_prior`: a law on [0, inf))
+    comes first; of those laws, ``halfnorm(scale=s)``, ``halfcauchy(scale=s)`` and
+    ``uniform(a, b - a)`` become HalfNormal(s), HalfCauchy(s) and Uniform(a, b): the same
+    prior that :func:`companion.exact.normal_hierarchy` integrates over. Returned as the
+    PyMC distribution and its parameters, for :func:`_tau` to add to a model.
     """
-    frozen_continuous(tau_prior, "tau_prior")
-    name = tau_prior.dist.name
+    accepted = (
+        "scipy.stats halfnorm(scale=s) or halfcauchy(scale=s) with a finite s > 0 (starting "
+        "at 0) or uniform(a, b - a) with 0 <= a < b < inf"
+    )
     try:
-        with np.errstate(all="ignore"):  # NaN or infinite parameters are reported below
-            lower, upper = (float(bound) for bound in tau_prior.support())
-            # halfnorm(scale=s) and halfcauchy(scale=s) have s times their standard median
-            scale = (
-                float(tau_prior.median() / tau_prior.dist.median())
-                if name in ("halfnorm", "halfcauchy")
-                else np.nan
-            )
-    except (TypeError, ValueError) as error:  # parameters that are strings or arrays
-        raise TypeError(
-            f"tau_prior must have one real number per parameter, got {tau_prior!r}"
-        ) from error
+        tau_prior, lower, upper = normal_spec.tau_prior(tau_prior)
+    except ValueError as error:
+        raise ValueError(f"{error}; the PyMC builders take {accepted}") from None
+    name = tau_prior.dist.name
+    with np.errstate(all="ignore"):  # infinite parameters are reported below
+        # halfnorm(scale=s) and halfcauchy(scale=s) have s times their standard median
+        scale = (
+            float(tau_prior.median() / tau_prior.dist.median())
+            if name in ("halfnorm", "halfcauchy")
+            else np.nan
+        )
     if name == "uniform" and 0 <= lower < upper < np.inf:
         return pm.Uniform, {"lower": lower, "upper": upper}
     if name == "halfnorm" and lower == 0 and 0 < scale < np.inf:
         return pm.HalfNormal, {"sigma": scale}
     if name == "halfcauchy" and lower == 0 and 0 < scale < np.inf:
         return pm.HalfCauchy, {"beta": scale}
-    raise ValueError(
-        "tau_prior must be scipy.stats halfnorm(scale=s) or halfcauchy(scale=s) with a finite "
-        "s > 0 (starting at 0) or uniform(a, b - a) with 0 <= a < b < inf; got "
-        f"{name} on ({lower:g}, {upper:g})"
-    )
+    raise ValueError(f"tau_prior must be {accepted}; got {name} on ({lower:g}, {upper:g})")
 
 
 def _tau(prior: tuple[type, dict[str, float]]):
@@ -159,14 +158,12 @@ def _hyperpriors(
 ) -> dict[str, Any]:
     """Checked hyperprior settings, as :func:`_group_means` takes them (``tau_prior``, when
     given, replaces the HalfNormal(``tau_prior_sd``) prior)."""
-    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
-        mu_prior_mean, mu_prior_sd, tau_prior_sd
-    )
+    checked = NormalPopulation(mu_prior_mean, mu_prior_sd, tau_prior_sd).checked()
     return {
-        "mu_prior_mean": mu_prior_mean,
-        "mu_prior_sd": mu_prior_sd,
+        "mu_prior_mean": checked.mu_prior_mean,
+        "mu_prior_sd": checked.mu_prior_sd,
         "tau_prior": _tau_prior(
-            stats.halfnorm(scale=tau_prior_sd) if tau_prior is None else tau_prior
+            normal_spec.halfnormal_prior(checked.tau_prior_sd) if tau_prior is None else tau_prior
         ),
     }
 
@@ -215,8 +212,8 @@ def group_summaries(
     parameterization: Parameterization = "non_centered",
     groups: Sequence[str] | None = None,
     dim: str = "group",
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float = 20.0,
+    mu_prior_mean: float = NORMAL.mu_prior_mean,
+    mu_prior_sd: float = NORMAL.mu_prior_sd,
     tau_prior_sd: float | None = None,
     tau_prior: Any = None,
 ) -> pm.Model:
@@ -292,7 +289,7 @@ def group_summaries(
     priors = _hyperpriors(
         mu_prior_mean=mu_prior_mean,
         mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=10.0 if tau_prior_sd is None else tau_prior_sd,
+        tau_prior_sd=NORMAL.tau_prior_sd if tau_prior_sd is None else tau_prior_sd,
         tau_prior=tau_prior,
     )
     with pm.Model(coords={dim: labels}) as model:
@@ -310,7 +307,7 @@ def grouped_observations(
     dim: str = "group",
     mu_prior_mean: float = 50.0,
     mu_prior_sd: float = 25.0,
-    tau_prior_sd: float = 10.0,
+    tau_prior_sd: float = NORMAL.tau_prior_sd,
     sigma_prior_sd: float = 15.0,
 ) -> pm.Model:
     """Model individual observations labelled by group (the instructors' exam scores).
@@ -398,7 +395,7 @@ def eight_schools(
     data: pd.DataFrame,
     *,
     parameterization: Parameterization = "non_centered",
-    mu_prior_sd: float = 20.0,
+    mu_prior_sd: float = NORMAL.mu_prior_sd,
     tau_prior: Any = None,
 ) -> pm.Model:
     """The hierarchical model of the Eight Schools coaching experiment.
@@ -464,7 +461,7 @@ def eight_schools(
         groups=schools,
         dim="school",
         mu_prior_sd=mu_prior_sd,
-        tau_prior=stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior,
+        tau_prior=tau_prior,
     )
 
 
@@ -517,7 +514,7 @@ def hierarchical_with_covariate(
     groups: Sequence[str] | None = None,
     dim: str = "group",
     parameterization: Parameterization = "non_centered",
-    mu_prior_sd: float = 20.0,
+    mu_prior_sd: float = NORMAL.mu_prior_sd,
     beta_prior_sd: float = 10.0,
     tau_prior: Any = None,
 ) -> pm.Model:
@@ -572,9 +569,9 @@ def hierarchical_with_covariate(
     dim = _check_dim(dim, "dim", taken=_COVARIATE_NAMES)
     mu_prior_sd = positive_scalar(mu_prior_sd, "mu_prior_sd")
     beta_prior_sd = positive_scalar(beta_prior_sd, "beta_prior_sd")
-    tau_prior = _tau_prior(stats.halfnorm(scale=10.0) if tau_prior is None else tau_prior)
+    tau_prior = _tau_prior(tau_prior)
     with pm.Model(coords={dim: labels}) as model:
-        mu = pm.Normal("mu", mu=0.0, sigma=mu_prior_sd)
+        mu = pm.Normal("mu", mu=NORMAL.mu_prior_mean, sigma=mu_prior_sd)
         beta = pm.Normal("beta", mu=0.0, sigma=beta_prior_sd)
         tau = _tau(tau_prior)
         theta = _normal_effects(
@@ -683,6 +680,7 @@ def dirichlet_multinomial(
     (['alpha', 'pi', 'pi0', 'y'], ('region', 'category'))
     >>> sorted(dirichlet_multinomial([[3, 5, 2], [10, 12, 9]], marginal=True).named_vars)
     ['alpha', 'pi0', 'y']
+    >>> from scipy import stats
     >>> weak = dirichlet_multinomial(
     ...     [[3, 5, 2], [10, 12, 9]], alpha_prior=stats.lognorm(1.5, scale=20.0)
     ... )
@@ -728,21 +726,18 @@ def dirichlet_multinomial(
 
 def _link_scale_model(
     labels: list[str],
+    population: NormalPopulation,
     *,
-    parameterization: Parameterization,
-    dim: str,
-    mu_prior_mean: float,
-    mu_prior_sd: float,
-    tau_prior_sd: float,
+    parameterization: Any,
+    dim: Any,
     response: str,
 ) -> tuple[pm.Model, Any]:
     """A model holding theta_j ~ Normal(mu, tau) on the link scale, and theta itself;
-    ``response`` names the deterministic the caller adds on the data scale."""
+    ``population`` holds the (unchecked) hyperprior settings and ``response`` names the
+    deterministic the caller adds on the data scale."""
     parameterization = _check_choice(parameterization, "parameterization", _PARAMETERIZATIONS)
     dim = _check_dim(dim, "dim", taken=(*_NORMAL_NAMES, response))
-    priors = _hyperpriors(
-        mu_prior_mean=mu_prior_mean, mu_prior_sd=mu_prior_sd, tau_prior_sd=tau_prior_sd
-    )
+    priors = _hyperpriors(**population._asdict())
     with pm.Model(coords={dim: labels}) as model:
         theta = _group_means(
             pooling="partial", parameterization=parameterization, dim=dim, **priors
@@ -757,9 +752,9 @@ def hierarchical_poisson(
     parameterization: Parameterization = "non_centered",
     groups: Sequence[str] | None = None,
     dim: str = "group",
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float = 1.0,
-    tau_prior_sd: float = 1.0,
+    mu_prior_mean: float = POISSON.mu_prior_mean,
+    mu_prior_sd: float = POISSON.mu_prior_sd,
+    tau_prior_sd: float = POISSON.tau_prior_sd,
 ) -> pm.Model:
     """Event counts with exposures, the groups' rates drawn from a log-normal population.
 
@@ -809,16 +804,11 @@ def hierarchical_poisson(
     >>> sorted(model.named_vars)
     ['mu', 'rate', 'tau', 'theta', 'theta_offset', 'y']
     """
-    counts = _counts(counts, "counts", ndim=1)
-    exposure = exposure_per_count(exposure, counts.size)
+    counts, exposure = poisson.check_data(counts, exposure, as_counts=_counts)
+    labels = _group_labels(groups, counts.size, "count")
+    population = NormalPopulation(mu_prior_mean, mu_prior_sd, tau_prior_sd)
     model, theta = _link_scale_model(
-        _group_labels(groups, counts.size, "count"),
-        parameterization=parameterization,
-        dim=dim,
-        mu_prior_mean=mu_prior_mean,
-        mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=tau_prior_sd,
-        response="rate",
+        labels, population, parameterization=parameterization, dim=dim, response="rate"
     )
     with model:
         rate = pm.Deterministic("rate", pm.math.exp(theta), dims=dim)
@@ -833,9 +823,9 @@ def hierarchical_binomial(
     parameterization: Parameterization = "non_centered",
     groups: Sequence[str] | None = None,
     dim: str = "group",
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float = 1.5,
-    tau_prior_sd: float = 1.0,
+    mu_prior_mean: float = BINOMIAL.mu_prior_mean,
+    mu_prior_sd: float = BINOMIAL.mu_prior_sd,
+    tau_prior_sd: float = BINOMIAL.tau_prior_sd,
 ) -> pm.Model:
     """Successes out of trials, the groups' probabilities drawn from a logit-normal population.
 
@@ -884,17 +874,11 @@ def hierarchical_binomial(
     >>> sorted(model.named_vars)
     ['mu', 'p', 'tau', 'theta', 'theta_offset', 'y']
     """
-    successes = _counts(successes, "successes", ndim=1)
-    trials = _counts(trials, "trials", ndim=1)
-    trials_for(successes, trials)
+    successes, trials = binomial.check_data(successes, trials, as_counts=_counts)
+    labels = _group_labels(groups, successes.size, "group")
+    population = NormalPopulation(mu_prior_mean, mu_prior_sd, tau_prior_sd)
     model, theta = _link_scale_model(
-        _group_labels(groups, successes.size, "group"),
-        parameterization=parameterization,
-        dim=dim,
-        mu_prior_mean=mu_prior_mean,
-        mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=tau_prior_sd,
-        response="p",
+        labels, population, parameterization=parameterization, dim=dim, response="p"
     )
     with model:
         pm.Deterministic("p", pm.math.invlogit(theta), dims=dim)

@@ -404,7 +404,7 @@ def test_alpha_prior_translates_scipy_laws_and_their_log_densities(law, pymc_nam
     (written out here from the laws' definitions), and the spec's fast log density and its
     derivative equal scipy's logpdf and its central differences over six orders of
     magnitude of alpha."""
-    from companion._dirichlet_spec import alpha_prior
+    from companion._specs.dirichlet import alpha_prior
 
     prior = alpha_prior(law)
     assert prior.pymc == pymc_name

@@ -13,8 +13,8 @@ from numpy.typing import ArrayLike
 from scipy import optimize, special
 
 from companion._checks import as_count_array, positive_integer
-from companion._dirichlet_spec import PI0_CONCENTRATION
-from companion._dirichlet_spec import alpha_prior as _alpha_prior
+from companion._specs.dirichlet import PI0_CONCENTRATION
+from companion._specs.dirichlet import alpha_prior as _alpha_prior
 from companion.exact._common import (
     expectation,
     memoized,

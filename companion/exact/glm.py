@@ -13,12 +13,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from companion._checks import (
-    as_count_array,
-    exposure_per_count,
-    normal_hyperpriors,
-    trials_for,
-)
+from companion._specs import binomial, poisson
+from companion._specs.binomial import BINOMIAL
+from companion._specs.normal import NormalPopulation, halfnormal_prior
+from companion._specs.poisson import POISSON
 from companion.exact._common import (
     LOG_CUTOFF,
     expectation,
@@ -92,7 +90,7 @@ class LinkNormalHierarchyPosterior:
         self._estimate = estimate
         self._n_groups = n_groups
         self._mu_prior = stats.norm(mu_prior_mean, mu_prior_sd)
-        self._tau_prior = stats.halfnorm(scale=tau_prior_sd)
+        self._tau_prior = halfnormal_prior(tau_prior_sd)
         # Scan a wide box, then integrate on a fine grid over the part that matters.
         mu_box = (mu_prior_mean - 10 * mu_prior_sd, mu_prior_mean + 10 * mu_prior_sd)
         log_tau_box = (_LOG_TAU_FLOOR, float(np.log(tau_prior_sd)) + 3.0)
@@ -251,9 +249,9 @@ def hierarchical_poisson(
     counts: ArrayLike,
     exposure: ArrayLike,
     *,
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float = 1.0,
-    tau_prior_sd: float = 1.0,
+    mu_prior_mean: float = POISSON.mu_prior_mean,
+    mu_prior_sd: float = POISSON.mu_prior_sd,
+    tau_prior_sd: float = POISSON.tau_prior_sd,
 ) -> LinkNormalHierarchyPosterior:
     """Exact posterior moments of the hierarchical Poisson model with a log-normal population.
 
@@ -298,11 +296,8 @@ def hierarchical_poisson(
     >>> round(posterior.expect(lambda mu, tau: np.exp(mu)), 2) > 0
     True
     """
-    counts = as_count_array(counts, "counts", ndim=1).astype(float)
-    exposure = exposure_per_count(exposure, counts.size)
-    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
-        mu_prior_mean, mu_prior_sd, tau_prior_sd
-    )
+    counts, exposure = poisson.check_data(counts, exposure)
+    priors = NormalPopulation(mu_prior_mean, mu_prior_sd, tau_prior_sd).checked()
     constant = counts * np.log(exposure) - special.gammaln(counts + 1)
 
     y, e, c = (a[:, None] for a in (counts, exposure, constant))
@@ -317,9 +312,7 @@ def hierarchical_poisson(
         (np.log((counts + 0.5) / exposure), 1.0 / (counts + 0.5)),
         response="rate",
         n_groups=counts.size,
-        mu_prior_mean=mu_prior_mean,
-        mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=tau_prior_sd,
+        **priors._asdict(),
     )
 
 
@@ -328,9 +321,9 @@ def hierarchical_binomial(
     successes: ArrayLike,
     trials: ArrayLike,
     *,
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float = 1.5,
-    tau_prior_sd: float = 1.0,
+    mu_prior_mean: float = BINOMIAL.mu_prior_mean,
+    mu_prior_sd: float = BINOMIAL.mu_prior_sd,
+    tau_prior_sd: float = BINOMIAL.tau_prior_sd,
 ) -> LinkNormalHierarchyPosterior:
     """Exact posterior moments of the hierarchical Binomial model with a logit-normal population.
 
@@ -363,12 +356,8 @@ def hierarchical_binomial(
     >>> bool(0 < posterior.mean["p"][0] < 1)
     True
     """
-    successes = as_count_array(successes, "successes", ndim=1).astype(float)
-    trials = as_count_array(trials, "trials", ndim=1).astype(float)
-    trials_for(successes, trials)
-    mu_prior_mean, mu_prior_sd, tau_prior_sd = normal_hyperpriors(
-        mu_prior_mean, mu_prior_sd, tau_prior_sd
-    )
+    successes, trials = binomial.check_data(successes, trials)
+    priors = NormalPopulation(mu_prior_mean, mu_prior_sd, tau_prior_sd).checked()
     constant = (
         special.gammaln(trials + 1)
         - special.gammaln(successes + 1)
@@ -391,7 +380,5 @@ def hierarchical_binomial(
         ),
         response="p",
         n_groups=successes.size,
-        mu_prior_mean=mu_prior_mean,
-        mu_prior_sd=mu_prior_sd,
-        tau_prior_sd=tau_prior_sd,
+        **priors._asdict(),
     )

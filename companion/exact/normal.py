@@ -22,18 +22,19 @@ from typing import Any, Literal
 import numpy as np
 from numpy.polynomial import legendre
 from numpy.typing import ArrayLike
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from companion._checks import (
     as_finite_array,
     estimates_with_errors,
     finite_scalar,
-    frozen_continuous,
     positive_integer,
     positive_scalar,
     probabilities,
     random_generator,
 )
+from companion._specs.normal import NORMAL, describe
+from companion._specs.normal import tau_prior as _tau_prior
 from companion.exact._common import (
     LOG_CUTOFF,
     expectation,
@@ -111,8 +112,8 @@ class NormalHierarchyPosterior:
         y: ArrayLike,
         sigma: ArrayLike,
         *,
-        mu_prior_mean: float = 0.0,
-        mu_prior_sd: float | None = 20.0,
+        mu_prior_mean: float = NORMAL.mu_prior_mean,
+        mu_prior_sd: float | None = NORMAL.mu_prior_sd,
         tau_prior: Any = None,
     ) -> None:
         y, sigma = (array.copy() for array in estimates_with_errors(y, sigma))
@@ -124,8 +125,7 @@ class NormalHierarchyPosterior:
         self.mu_prior_sd: float | None = (
             None if mu_prior_sd is None else positive_scalar(mu_prior_sd, "mu_prior_sd")
         )
-        self.tau_prior = _check_tau_prior(tau_prior)
-        self._lower, self._upper = (float(bound) for bound in self.tau_prior.support())
+        self.tau_prior, self._lower, self._upper = _tau_prior(tau_prior)
 
         s_start, s_stop, s_mode, finite_order = self._integration_range()
         self._build_quadrature(s_start, s_stop, s_mode)
@@ -621,7 +621,7 @@ class NormalHierarchyPosterior:
         )
         return (
             f"NormalHierarchyPosterior(J={self.y.size}, mu ~ {prior_mu}, "
-            f"tau ~ {_describe(self.tau_prior)}, mean mu={self.mean['mu']:.4g}, "
+            f"tau ~ {describe(self.tau_prior)}, mean mu={self.mean['mu']:.4g}, "
             f"mean tau={self.mean['tau']:.4g})"
         )
 
@@ -631,8 +631,8 @@ def normal_hierarchy(
     y: ArrayLike,
     sigma: ArrayLike,
     *,
-    mu_prior_mean: float = 0.0,
-    mu_prior_sd: float | None = 20.0,
+    mu_prior_mean: float = NORMAL.mu_prior_mean,
+    mu_prior_sd: float | None = NORMAL.mu_prior_sd,
     tau_prior: Any = None,
 ) -> NormalHierarchyPosterior:
     """Exact posterior of the Normal-Normal hierarchical model with known sigma_j.
@@ -716,24 +716,3 @@ def _seed_key(seed: Any) -> int | tuple[int, ...] | None:
     if not all(isinstance(s, int | np.integer) and not isinstance(s, bool) for s in entries):
         return None
     return tuple(int(s) for s in entries) if isinstance(seed, list | tuple) else int(seed)
-
-
-def _check_tau_prior(tau_prior: Any) -> Any:
-    if tau_prior is None:
-        return stats.halfnorm(scale=10.0)
-    frozen_continuous(tau_prior, "tau_prior")
-    lower, upper = (float(bound) for bound in tau_prior.support())
-    if np.isnan(lower) or np.isnan(upper) or not lower < upper:
-        raise ValueError(f"tau_prior has invalid parameters: its support is ({lower}, {upper})")
-    if lower < 0:
-        raise ValueError(
-            f"tau_prior must have support in [0, inf) since tau is a standard deviation; "
-            f"{_describe(tau_prior)} has support ({lower:g}, {upper:g})"
-        )
-    return tau_prior
-
-
-def _describe(distribution: Any) -> str:
-    arguments = [repr(a) for a in distribution.args]
-    arguments += [f"{k}={v!r}" for k, v in distribution.kwds.items()]
-    return f"{distribution.dist.name}({', '.join(arguments)})"
