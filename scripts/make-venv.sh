@@ -13,6 +13,9 @@ fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 uv_pin=$(grep -E '^uv==' requirements.lock)
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "$uv_pin"
-.venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
+# --compile-bytecode: the .pyc files are written once here. Without them every process
+# compiles what it imports anew where bytecode cannot be written: in the grading sandbox
+# (read-only venv, PYTHONDONTWRITEBYTECODE) that is half of a submission's import time.
+.venv/bin/uv pip sync --quiet --compile-bytecode --python .venv/bin/python requirements.lock
 .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps --editable .
 echo "Environment ready: .venv (Python $want, packages from requirements.lock)"
