@@ -418,6 +418,26 @@ def test_student_notebook_embeds_public_tests_only():
     assert "hidden=True" in solution_tests
 
 
+def test_the_test_process_preloads_what_the_hidden_tests_import():
+    """The test sandbox imports, while the notebook runs, the modules the tests import (and
+    only those): ``from a import b`` names ``a.b``, which the importer may find is an
+    attribute of ``a``; relative imports are skipped."""
+    source = (
+        "@test_case(points=1, hidden=True)\n"
+        "def q1_test(x):\n"
+        "    import numpy as np\n"
+        "    from scipy import stats, integrate\n"
+        "    from . import local\n"
+        "    import xarray.core, numpy\n"
+    )
+    tests = hidden_tests.parse_tests("q1", source) + hidden_tests.parse_tests(
+        "q2", source.replace("q1", "q2").replace("numpy as np", "pandas")
+    )
+    assert hidden_tests.imported_modules(tests) == [
+        "numpy", "scipy.stats", "scipy.integrate", "xarray.core", "pandas",
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- 02-shrinkage
 
 

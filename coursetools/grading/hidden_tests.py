@@ -25,6 +25,7 @@ from coursetools.grading import answers as answer_codec
 __all__ = [
     "Outcome",
     "TestCase",
+    "imported_modules",
     "load_tests",
     "natural_key",
     "parse_tests",
@@ -108,6 +109,20 @@ def load_tests(autograder: Path) -> list[TestCase]:
     for member, source in files.items():
         tests += parse_tests(TEST_FILE.fullmatch(member).group(1), source)
     return tests
+
+
+def imported_modules(tests: Iterable[TestCase]) -> list[str]:
+    """The modules the tests' code imports, in first-use order: ``import a.b`` gives
+    ``a.b``; ``from a import b`` gives ``a.b`` (which may name an attribute, not a module:
+    the importer falls back to ``a``). Relative imports are left out."""
+    names: dict[str, None] = {}
+    for test in tests:
+        for node in ast.walk(ast.parse(test.source)):
+            if isinstance(node, ast.Import):
+                names.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.update(dict.fromkeys(f"{node.module}.{alias.name}" for alias in node.names))
+    return list(names)
 
 
 def natural_key(text: str) -> list:
