@@ -217,3 +217,15 @@ def test_ensure_autograder_rebuilds_only_when_stale(tmp_path, monkeypatch):
     nbformat.write(nb, master)
     exercises.ensure_autograder(master, tmp_path / "build")
     assert len(builds) == 2
+
+
+def test_a_master_otter_rejects_gives_an_error_naming_it(tmp_path):
+    """otter assign runs in this process; a master it cannot read raises a RuntimeError
+    naming the master and what otter said, not an exception from inside otter."""
+    master = tmp_path / "broken.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell("# ASSIGNMENT CONFIG\nname: broken"),
+                nbformat.v4.new_code_cell("x = 1")]  # fmt: skip
+    nbformat.write(nb, master)
+    with pytest.raises(RuntimeError, match=r"otter assign failed on .*broken\.ipynb: \w+"):
+        exercises._run_otter_assign(master, tmp_path / "out")
