@@ -49,9 +49,10 @@ book-student: $(STAMP)  ## Build the student edition (no solutions) into _build/
 	BOOK_HTML=_build/student/_build/html BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider -q tests/test_browser.py
 	@echo "The student edition is at file://$(CURDIR)/_build/student/_build/html/index.html"
 
+# Two workers, one file each at a time: the book's pages in one, JupyterLab in the other.
 browser-test: $(STAMP)  ## Every page of the built book, and two notebooks in JupyterLab, in headless Chromium (after make book)
-	BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider tests/test_browser.py tests/test_jupyterlab.py \
-	  tests/test_myst_markdown.py
+	BOOK_REQUIRED=1 $(BIN)/pytest -m browser -p no:cacheprovider -n 2 --dist loadfile \
+	  tests/test_browser.py tests/test_jupyterlab.py tests/test_myst_markdown.py
 
 chapter: $(STAMP)  ## Execute and render one chapter: make chapter CHAPTER=book/pooling.md
 	@test -n "$(CHAPTER)" || { echo "usage: make chapter CHAPTER=book/<name>.md"; exit 2; }
