@@ -19,7 +19,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from arviz_stats.base import array_stats
 
 from companion._checks import (
     finite_scalar,
@@ -27,6 +26,7 @@ from companion._checks import (
     positive_scalar,
 )
 from companion._datatree import SAMPLE_DIMS, require_group, sampled_group, variable_name
+from companion._rank_diagnostics import diagnostics as rank_diagnostics
 
 # Moved to companion.loo; still reachable here because the graded notebook on LOO (07) and
 # the student notebooks generated from it call diagnostics.compute_loo and
@@ -178,8 +178,9 @@ def _quantities(labels: Sequence[str], mask: np.ndarray) -> str:
 
 
 TAIL_PROB = 0.9
-"""Tail ESS is the smaller ESS of the 5% and 95% quantiles (Vehtari et al. 2021); ArviZ
-1.x's default, its interval probability 0.89, would take the 5.5% and 94.5% ones."""
+"""Tail ESS is the smaller ESS of the 5% and 95% quantiles, (1 -/+ TAIL_PROB) / 2
+(Vehtari et al. 2021). ArviZ 1.x's ``ess(method="tail", prob=p)`` reads ``p`` as one
+quantile and takes p and 1 - p: its default, 0.89, gives the 11% and 89% quantiles."""
 
 
 def _diagnostics_table(
@@ -187,18 +188,11 @@ def _diagnostics_table(
 ) -> pd.DataFrame:
     """``az.summary(kind="diagnostics")``'s columns for one variable (tail ESS at
     :data:`TAIL_PROB`), labelled as it labels them (``theta[Choate]``, ``pi[North, A]``),
-    from ArviZ's array functions on its
-    (chain, draw, entry) draws: the same numbers without a summary's xarray overhead,
-    which made the checks the slowest part of grading an MCMC answer."""
-    draws = np.moveaxis(entries, -1, 0)  # entry, chain, draw
+    computed for all its (chain, draw, entry) draws at once
+    (:func:`companion._rank_diagnostics.diagnostics`)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        columns = {
-            "ess_bulk": array_stats.ess(draws, method="bulk"),
-            "ess_tail": array_stats.ess(draws, method="tail", prob=TAIL_PROB),
-            "r_hat": array_stats.rhat(draws, method="rank"),
-            "mcse_mean": array_stats.mcse(draws, method="mean"),
-        }
+        columns = rank_diagnostics(np.moveaxis(entries, -1, 0), TAIL_PROB)
     if other:
         grid = itertools.product(*(values[dim].values for dim in other))
         labels = [f"{name}[{', '.join(str(c) for c in coords)}]" for coords in grid]
