@@ -15,7 +15,7 @@ per core, for an assignment without MCMC and for the lightest one with MCMC (one
 fit); wall time, seconds per submission and submissions per minute. It takes minutes;
 ``--skip-throughput`` leaves it out.
 
-``make test-fast`` is always timed. The full test command (``make test``, about 20 min)
+``make test-fast`` is always timed. The full test command (``make test``, about 15 min)
 is timed only with ``--full``; without it its row says so instead of a time.
 """
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         "--skip-tests", action="store_true", help="skip timing `make test-fast` and `make test`"
     )
     parser.add_argument(
-        "--full", action="store_true", help="also time the full `make test` (about 20 min)"
+        "--full", action="store_true", help="also time the full `make test` (about 15 min)"
     )
     parser.add_argument(
         "--skip-throughput",
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
             budget = BUDGET[f"make {target}"]
             if not run:
                 rows.append((label, None, budget))
-                notes[label] = "not run (--full times it, about 25 min)"
+                notes[label] = "not run (--full times it, about 15 min)"
                 continue
             seconds, passed = _timed_make(target)
             rows.append((label, seconds, budget))
