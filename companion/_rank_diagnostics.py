@@ -101,8 +101,8 @@ def diagnostics(draws: np.ndarray, tail_prob: float) -> dict[str, np.ndarray]:
     """
     draws = np.asarray(draws, dtype=float)
     quantities, chains, n = draws.shape
-    columns = {name: np.full(quantities, np.nan) for name in ("ess_bulk", "ess_tail", "r_hat",
-                                                               "mcse_mean")}  # fmt: skip
+    names = ("ess_bulk", "ess_tail", "r_hat", "mcse_mean")
+    columns = {name: np.full(quantities, np.nan) for name in names}
     finite = np.isfinite(draws).all(axis=(1, 2))
     if n < 4 or not finite.any():
         return columns

@@ -11,7 +11,6 @@ notebook on LOO uses.
 
 import itertools
 import textwrap
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -190,9 +189,7 @@ def _diagnostics_table(
     :data:`TAIL_PROB`), labelled as it labels them (``theta[Choate]``, ``pi[North, A]``),
     computed for all its (chain, draw, entry) draws at once
     (:func:`companion._rank_diagnostics.diagnostics`)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        columns = rank_diagnostics(np.moveaxis(entries, -1, 0), TAIL_PROB)
+    columns = rank_diagnostics(np.moveaxis(entries, -1, 0), TAIL_PROB)
     if other:
         grid = itertools.product(*(values[dim].values for dim in other))
         labels = [f"{name}[{', '.join(str(c) for c in coords)}]" for coords in grid]
